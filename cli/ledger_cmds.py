@@ -1,0 +1,93 @@
+"""Commands on the ledger as a whole: init, log, verify."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tilsyn.ledger import Ledger, verify_ledger
+
+from .context import AppContext, pass_app
+from .output import console, emit_json
+
+
+@click.command()
+@click.option("--authority", required=True, metavar="NAME", help="Name of the supervision authority (its admin key).")
+@click.option("--origin", metavar="TEXT", help="Origin line for checkpoints (default: derived from a new ledger id).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def init(app: AppContext, authority: str, origin: str | None, as_json: bool) -> None:
+    """Create a new ledger with an authority key (role admin) and its genesis event."""
+    ledger, signer = Ledger.init(app.db, authority, app.keystore, passphrase=app.passphrase,
+                                 policy=app.policy(), origin=origin)
+    app._ledger = ledger
+    path = app.keystore.path(signer.key_id)
+    if as_json:
+        emit_json({"db": ledger.store.display_url(), "authority": authority, "key_id": signer.key_id,
+                   "key_file": str(path), "origin": ledger.origin})
+        return
+    console.print(f"Created ledger at [bold]{ledger.store.display_url()}[/] (origin {ledger.origin})")
+    console.print(f"Authority [bold]{authority}[/] holds key {signer.key_id} (role admin); private key: {path}")
+
+
+@click.command()
+@click.option("--stream", metavar="STREAM", help="Only this stream, e.g. tilbud/T-1001 or ledger/keys.")
+@click.option("--type", "types", multiple=True, metavar="TYPE", help="Only events of this type (repeatable).")
+@click.option("--limit", type=click.IntRange(min=1), help="Show at most this many (the newest).")
+@click.option("--json", "as_json", is_flag=True, help="Complete machine-readable output, payloads included.")
+@pass_app
+def log(app: AppContext, stream: str | None, types: tuple[str, ...], limit: int | None, as_json: bool) -> None:
+    """List events in seq order."""
+    events = list(app.ledger().read(stream=stream, types=types or None))
+    if limit:
+        events = events[-limit:]
+    if as_json:
+        emit_json([e.to_dict() for e in events])
+        return
+    table = Table("seq", "recorded", "stream", "v", "type", "actor", box=None, header_style="bold")
+    for e in events:
+        table.add_row(str(e.seq), e.recorded_at[:19].replace("T", " "), e.stream, str(e.statement.stream_version),
+                      e.type, e.actor)
+    console.print(table)
+    if not events:
+        console.print("(no events)")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
+@pass_app
+def verify(app: AppContext, as_json: bool) -> None:
+    """Re-check every event from the stored bytes. Exit 0 if sound, 1 naming the first bad seq."""
+    ledger = app.ledger()
+    show_progress = sys.stderr.isatty() and not as_json
+    if show_progress:
+        with Progress(TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                      TimeRemainingColumn(), transient=True, console=console.__class__(stderr=True)) as bar:
+            task = bar.add_task("verify", total=None)
+            report = verify_ledger(ledger.store, ledger.policy,
+                                   progress=lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        report = verify_ledger(ledger.store, ledger.policy)
+    extra = _extra_checks(app, ledger, report)
+    if as_json:
+        emit_json(report.to_dict() | extra)
+    elif report.ok:
+        console.print(f"ok: {report.events} events verified; head {report.head_hash}")
+    else:
+        first = report.first
+        sys.stderr.write(f"FAILED at seq {first.seq}: {first.message}\n")
+        for p in sorted(report.problems, key=lambda p: p.seq)[1:10]:
+            sys.stderr.write(f"  also seq {p.seq}: {p.message}\n")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def _extra_checks(app: AppContext, ledger: Ledger, report) -> dict:
+    """Later layers (checkpoints) add their checks here; the kernel report stays the base."""
+    return {}
+
+
+COMMANDS = [init, log, verify]

@@ -1,0 +1,119 @@
+"""Commands about plugins and the standards they contribute."""
+
+from __future__ import annotations
+
+import click
+import msgspec
+from rich.table import Table
+from rich.tree import Tree
+
+from tilsyn.plugins.manager import default_plugins
+
+from .output import console, emit_json
+
+
+@click.group()
+def plugins() -> None:
+    """Installed plugins (standards, event types, rules)."""
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plugins_list(as_json: bool) -> None:
+    """List plugins: name, version, and what each contributes."""
+    infos = default_plugins().infos
+    if as_json:
+        emit_json([i.to_dict() for i in infos])
+        return
+    table = Table("plugin", "version", "module", "contributes", box=None, header_style="bold")
+    for i in infos:
+        what = "; ".join(f"{k}: {', '.join(v)}" for k, v in i.contributes.items()) or "-"
+        table.add_row(i.name, i.version, i.module, what)
+    console.print(table)
+
+
+@click.group()
+def standards() -> None:
+    """Quality models, regional standards and plan templates."""
+
+
+@standards.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def standards_list(as_json: bool) -> None:
+    """List standards: id, version, kind, title, plugin."""
+    entries = list(default_plugins().catalog)
+    rows = [{"id": e.standard.id, "version": e.standard.version, "kind": e.standard.kind,
+             "title": e.standard.title, "plugin": e.plugin, "plugin_version": e.plugin_version} for e in entries]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "version", "kind", "title", "plugin", box=None, header_style="bold")
+    for r in rows:
+        table.add_row(r["id"], r["version"], r["kind"], r["title"], r["plugin"])
+    console.print(table)
+
+
+@standards.command("show")
+@click.argument("standard_id", metavar="ID")
+@click.option("--version", help="A specific version (default: the newest).")
+@click.option("--json", "as_json", is_flag=True, help="The complete standard, machine-readable.")
+def standards_show(standard_id: str, version: str | None, as_json: bool) -> None:
+    """Show a standard's whole tree."""
+    catalog = default_plugins().catalog
+    try:
+        std = catalog.get(standard_id, version)
+    except KeyError as e:
+        raise click.exceptions.UsageError(e.args[0]) from None
+    if as_json:
+        emit_json(msgspec.to_builtins(std) | {"kind": std.kind})
+        return
+    console.print(_tree(std))
+
+
+def _tree(std) -> Tree:
+    root = Tree(f"[bold]{std.id}[/] {std.version} — {std.title} ({std.kind})")
+    if std.kind == "kvalitetsmodel":
+        for theme in std.themes:
+            t = root.add(f"[bold]Tema {theme.id}[/] {theme.title}")
+            t.add(f"[dim]{theme.description}[/]")
+            for crit in theme.criteria:
+                c = t.add(f"[bold cyan]Kriterium {crit.id}[/] {crit.title}")
+                for marker in crit.markers:
+                    m = c.add(f"[bold]Markør {marker.id}[/] {marker.title}")
+                    for el in marker.design:
+                        opts = ", ".join(f"{o.method}/{o.source}" for o in el.options)
+                        e = m.add(f"{el.id} [italic]{el.heading}[/] [dim]({opts})[/]")
+                        if el.text:
+                            e.add(el.text)
+                        for point in el.all_points():
+                            e.add(f"• {point}")
+                        for note in el.notes:
+                            e.add(f"[yellow]{note}[/]")
+    elif std.kind == "regional":
+        root.add(f"Standard: {std.statement}")
+        root.add(f"Formål: {std.purpose}")
+        root.add(f"Anvendelsesområde: {std.scope}")
+        root.add(f"Gældende fra: {std.valid_from.isoformat()}")
+        refs = root.add("Referencer")
+        for r in std.references:
+            refs.add(r)
+        for trin in std.trin:
+            cadence = f" (mindst hvert {trin.cadence_years}. år)" if trin.cadence_years else ""
+            t = root.add(f"[bold]Trin {trin.number}[/] {trin.title}{cadence}")
+            if trin.text:
+                t.add(trin.text)
+            for ind in trin.indikatorer:
+                i = t.add(f"[bold cyan]Indikator {ind.number}[/] {ind.text}")
+                for c in ind.contents:
+                    i.add(f"• {c}")
+    else:
+        for g in std.guidance:
+            root.add(f"[dim]{g}[/]")
+        for col in std.columns:
+            c = root.add(f"[bold]{col.heading}[/]")
+            for q in col.questions:
+                c.add(q)
+    return root
+
+
+COMMANDS = [plugins, standards]

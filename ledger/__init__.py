@@ -1,0 +1,26 @@
+"""tilsyn.ledger — the kernel: signed, hash-chained, append-only events.
+
+It knows nothing of social supervision. The public API:
+
+- :class:`Ledger` — ``Ledger.init(url, authority, keystore)``, ``Ledger.open(url, policy)``,
+  ``append``, ``record``, ``read``, key management;
+- :class:`Signer`, :class:`SignedStatement`, :class:`KeyStore` — actors and their private keys;
+- :class:`Policy`, :class:`EventType` — which event types exist and who may sign them;
+- :func:`verify_ledger` — re-check everything from the stored bytes;
+- the errors in :mod:`tilsyn.ledger.errors`.
+"""
+
+from .envelope import Record, Statement
+from .errors import AuthorizationError, ConflictError, KeyFileError, LedgerError, StoreError, ValidationError
+from .identity import ROLES
+from .keys import KeyStore
+from .ledger import Event, Ledger
+from .policy import EventType, Policy
+from .signing import SignedStatement, Signer
+from .verify import Report, verify_ledger
+
+__all__ = [
+    "AuthorizationError", "ConflictError", "Event", "EventType", "KeyFileError", "KeyStore", "Ledger",
+    "LedgerError", "Policy", "ROLES", "Record", "Report", "SignedStatement", "Signer", "Statement",
+    "StoreError", "ValidationError", "verify_ledger",
+]

@@ -1,0 +1,159 @@
+"""Identities as events: who may sign what, folded from the ``ledger/keys`` stream.
+
+The genesis event registers the authority key with role ``admin``; later events register keys,
+grant roles and revoke keys. A :class:`KeyRegistry` folds these events in ``seq`` order, so the
+question "was this key valid, and did it hold that role, at position N?" is answered by replaying up
+to N — which is exactly what verification does.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from typing import Any
+
+from .envelope import Statement
+from .errors import AuthorizationError, ValidationError
+from .keys import key_id as compute_key_id
+
+KEYS_STREAM = "ledger/keys"
+GENESIS = "ledger.Genesis/1"
+KEY_REGISTERED = "ledger.KeyRegistered/1"
+ROLE_GRANTED = "ledger.RoleGranted/1"
+KEY_REVOKED = "ledger.KeyRevoked/1"
+KEY_EVENT_TYPES = frozenset({GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED})
+
+ROLES = ("admin", "tilsynskonsulent", "tilsynsleder", "tilbudsleder")
+"""The roles a key can hold. ``admin`` manages keys; the others are the domain's (see DOMAIN.md)."""
+
+
+@dataclass
+class KeyInfo:
+    """One registered key and what it may do."""
+
+    key_id: str
+    actor: str
+    public_key: bytes
+    roles: set[str]
+    registered_seq: int
+    revoked_seq: int | None = None
+    revoke_reason: str | None = None
+    granted_seqs: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "key_id": self.key_id, "actor": self.actor,
+            "public_key": base64.b64encode(self.public_key).decode(),
+            "roles": sorted(self.roles), "registered_seq": self.registered_seq,
+            "revoked_seq": self.revoked_seq, "revoke_reason": self.revoke_reason,
+        }
+
+
+def _public_key(payload: dict[str, Any]) -> bytes:
+    try:
+        raw = base64.b64decode(payload["public_key"], validate=True)
+    except (KeyError, TypeError, binascii.Error):
+        raise ValidationError("key event payload needs public_key as base64") from None
+    if len(raw) != 32:
+        raise ValidationError("public_key must be 32 bytes of Ed25519 public key")
+    return raw
+
+
+def _roles(payload: dict[str, Any]) -> set[str]:
+    roles = payload.get("roles")
+    if not isinstance(roles, list) or not roles:
+        raise ValidationError("key event payload needs a non-empty list of roles")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise ValidationError(f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}")
+    return set(roles)
+
+
+class KeyRegistry:
+    """The state of every key after folding the key events up to ``last_seq``."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, KeyInfo] = {}
+        self.last_seq = 0
+        self.authority: str | None = None
+        self.origin: str | None = None
+
+    def copy(self) -> "KeyRegistry":
+        other = KeyRegistry()
+        other.keys = {
+            k: KeyInfo(v.key_id, v.actor, v.public_key, set(v.roles), v.registered_seq, v.revoked_seq,
+                       v.revoke_reason, dict(v.granted_seqs))
+            for k, v in self.keys.items()
+        }
+        other.last_seq, other.authority, other.origin = self.last_seq, self.authority, self.origin
+        return other
+
+    # -- queries -------------------------------------------------------------------------------
+    def active_key(self, actor: str) -> KeyInfo | None:
+        """The newest unrevoked key of ``actor``, if any."""
+        live = [k for k in self.keys.values() if k.actor == actor and k.revoked_seq is None]
+        return max(live, key=lambda k: k.registered_seq) if live else None
+
+    def actors(self) -> set[str]:
+        return {k.actor for k in self.keys.values()}
+
+    def authorize(self, statement: Statement, required_roles: frozenset[str]) -> KeyInfo:
+        """Check that the statement's key may sign it now; return the key or raise."""
+        info = self.keys.get(statement.key_id)
+        if info is None:
+            raise AuthorizationError(f"key {statement.key_id} is not registered in this ledger")
+        if info.actor != statement.actor:
+            raise AuthorizationError(
+                f"key {statement.key_id} belongs to {info.actor!r}, not to {statement.actor!r}")
+        if info.revoked_seq is not None:
+            raise AuthorizationError(
+                f"key {statement.key_id} of {info.actor!r} was revoked at seq {info.revoked_seq}"
+                + (f" ({info.revoke_reason})" if info.revoke_reason else ""))
+        if required_roles and not (info.roles & required_roles):
+            raise AuthorizationError(
+                f"{info.actor!r} lacks the role for {statement.type} "
+                f"(needs {' or '.join(sorted(required_roles))}; has {', '.join(sorted(info.roles)) or 'none'})")
+        return info
+
+    # -- folding -------------------------------------------------------------------------------
+    def apply(self, seq: int, statement: Statement) -> None:
+        """Fold one key event (other events are ignored). Raises ValidationError if it is malformed."""
+        if statement.stream != KEYS_STREAM or statement.type not in KEY_EVENT_TYPES:
+            return
+        p = statement.payload
+        if statement.type == GENESIS:
+            if self.keys:
+                raise ValidationError("a second genesis event")
+            pub = _public_key(p)
+            kid = compute_key_id(pub)
+            if kid != p.get("key_id") or kid != statement.key_id:
+                raise ValidationError("genesis key_id does not match its public key")
+            self.keys[kid] = KeyInfo(kid, statement.actor, pub, _roles(p), seq)
+            self.authority, self.origin = statement.actor, p.get("origin")
+        elif statement.type == KEY_REGISTERED:
+            pub = _public_key(p)
+            kid = compute_key_id(pub)
+            if kid != p.get("key_id"):
+                raise ValidationError("registered key_id does not match its public key")
+            if kid in self.keys:
+                raise ValidationError(f"key {kid} is registered already")
+            name = p.get("name")
+            if not isinstance(name, str) or not name:
+                raise ValidationError("key registration needs the owner's name")
+            self.keys[kid] = KeyInfo(kid, name, pub, _roles(p), seq)
+        elif statement.type == ROLE_GRANTED:
+            info = self.keys.get(p.get("key_id", ""))
+            if info is None:
+                raise ValidationError(f"role granted to unknown key {p.get('key_id')!r}")
+            for role in _roles(p):
+                info.roles.add(role)
+                info.granted_seqs[role] = seq
+        elif statement.type == KEY_REVOKED:
+            info = self.keys.get(p.get("key_id", ""))
+            if info is None:
+                raise ValidationError(f"revocation of unknown key {p.get('key_id')!r}")
+            if info.revoked_seq is not None:
+                raise ValidationError(f"key {info.key_id} is revoked already")
+            info.revoked_seq, info.revoke_reason = seq, p.get("reason")
+        self.last_seq = seq

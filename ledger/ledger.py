@@ -1,0 +1,352 @@
+"""The public API of the kernel: :class:`Ledger`.
+
+>>> ledger, authority = Ledger.init("tilsyn.db", authority="Socialtilsyn Øst", keystore=KeyStore())
+>>> ledger.record(authority, "demo/1", "ledger.KeyRegistered/1", {...})   # doctest: +SKIP
+
+Appending goes: check each statement against its type's schema → sign (before any lock) → in one
+transaction holding the write lock: bring the key registry up to date, check every signer's key and
+role at this position, check stream versions (optimistic concurrency), read the head, seal the
+records, insert. Either the whole batch lands or none of it does.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator, Sequence
+
+import msgspec
+
+from . import identity, keys, timefmt
+from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
+                       leaf_hash, make_statement)
+from .errors import AuthorizationError, ConflictError, LedgerError, StoreError, ValidationError
+from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
+from .keys import KeyStore
+from .policy import Policy
+from .signing import SignedStatement, Signer
+from .store import Store, StoredEvent
+
+
+@dataclass(frozen=True)
+class Event:
+    """An event as read back: its record, its statement and the exact bytes of both."""
+
+    seq: int
+    recorded_at: str
+    prev: str
+    statement: Statement
+    statement_bytes: bytes
+    signature: bytes
+    record_bytes: bytes
+    leaf_hash: bytes
+
+    @property
+    def stream(self) -> str:
+        return self.statement.stream
+
+    @property
+    def type(self) -> str:
+        return self.statement.type
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return self.statement.payload
+
+    @property
+    def actor(self) -> str:
+        return self.statement.actor
+
+    @property
+    def occurred_at(self) -> str:
+        return self.statement.occurred_at
+
+    @classmethod
+    def from_stored(cls, row: StoredEvent) -> "Event":
+        rec = decode_record(row.record)
+        return cls(rec.seq, rec.recorded_at, rec.prev, decode_statement(rec.statement), rec.statement,
+                   rec.signature, row.record, row.leaf_hash)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view (bytes as base64) for ``--json`` output."""
+        s = self.statement
+        return {
+            "seq": self.seq, "recorded_at": self.recorded_at, "prev": self.prev,
+            "leaf_hash": self.leaf_hash.hex(), "stream": s.stream, "stream_version": s.stream_version,
+            "type": s.type, "occurred_at": s.occurred_at, "actor": s.actor, "key_id": s.key_id,
+            "payload": s.payload, "signature": base64.b64encode(self.signature).decode(),
+        }
+
+
+class Ledger:
+    """A tamper-evident, append-only ledger of signed events. Open with :meth:`open` or :meth:`init`."""
+
+    def __init__(self, store: Store, policy: Policy | None = None):
+        self.store = store
+        self.policy = policy or Policy()
+        self._registry = KeyRegistry()
+        self._append_hooks: list = []
+
+    # -- opening -------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str, policy: Policy | None = None) -> "Ledger":
+        """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+        store = Store.connect(url)
+        if not store.has_schema():
+            raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
+        ledger = cls(store, policy)
+        ledger._refresh_registry()
+        if not ledger._registry.keys:
+            raise StoreError(f"the ledger at {store.display_url()} has no genesis event")
+        return ledger
+
+    @classmethod
+    def init(
+        cls, url: str, authority: str, keystore: KeyStore, *, passphrase: str | None = None,
+        policy: Policy | None = None, origin: str | None = None, occurred_at: str | None = None,
+    ) -> tuple["Ledger", Signer]:
+        """Create a new ledger: schema, an authority key with role ``admin``, and the genesis event.
+
+        The authority's private key is written to ``keystore``; returns the ledger and its signer.
+        """
+        store = Store.connect(url)
+        if store.has_schema():
+            with store.reading() as conn:
+                if store.head(conn) is not None:
+                    raise StoreError(f"a ledger already exists at {store.display_url()}; nothing was changed")
+        store.create_schema()
+        ledger = cls(store, policy)
+        private = keys.generate()
+        signer = Signer(authority, private)
+        ledger_id = str(uuid.uuid4())
+        payload = {
+            "ledger_id": ledger_id,
+            "origin": origin or f"tilsyn-ledger/{ledger_id}",
+            "authority": authority,
+            "key_id": signer.key_id,
+            "public_key": base64.b64encode(signer.public_key).decode(),
+            "roles": ["admin"],
+        }
+        stmt = make_statement(stream=KEYS_STREAM, stream_version=1, type=identity.GENESIS,
+                              occurred_at=occurred_at or timefmt.now(), actor=authority,
+                              key_id=signer.key_id, payload=payload)
+        # Write the key file first: a ledger whose authority key was lost could never be administered.
+        path = keystore.save(private, passphrase)
+        try:
+            ledger.append(signer.sign(stmt))
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return ledger, signer
+
+    def close(self) -> None:
+        self.store.engine.dispose()
+
+    def __enter__(self) -> "Ledger":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- identities ----------------------------------------------------------------------------
+    @property
+    def origin(self) -> str:
+        """The ledger's origin name (from the genesis event), used in checkpoints."""
+        return self._registry.origin or ""
+
+    @property
+    def authority(self) -> str:
+        return self._registry.authority or ""
+
+    def registry(self) -> KeyRegistry:
+        """The key registry as of now (a copy: callers cannot change the ledger's view)."""
+        self._refresh_registry()
+        return self._registry.copy()
+
+    def signer(self, actor: str, keystore: KeyStore, passphrase: str | None = None) -> Signer:
+        """Load ``actor``'s active private key from ``keystore`` and check it against the ledger."""
+        info = self.registry().active_key(actor)
+        if info is None:
+            known = sorted(self._registry.actors())
+            raise AuthorizationError(
+                f"unknown actor {actor!r}: no active key in this ledger"
+                + (f" (known: {', '.join(known)})" if known else ""))
+        private = keystore.load(info.key_id, passphrase)
+        signer = Signer(actor, private)
+        if signer.public_key != info.public_key:
+            raise AuthorizationError(f"the key file for {actor!r} does not match the registered key {info.key_id}")
+        return signer
+
+    def register_key(
+        self, admin: Signer, name: str, roles: Sequence[str], keystore: KeyStore, *,
+        passphrase: str | None = None, occurred_at: str | None = None,
+    ) -> tuple[KeyInfo, str]:
+        """Create a key pair for ``name`` with ``roles``; store the private key; append the registration."""
+        if self.registry().active_key(name) is not None:
+            raise ValidationError(f"{name!r} already has an active key; revoke it first or grant a role")
+        bad = [r for r in roles if r not in identity.ROLES]
+        if bad or not roles:
+            raise ValidationError(f"unknown role {bad[0]!r}; roles are {', '.join(identity.ROLES)}"
+                                  if bad else "give at least one role")
+        private = keys.generate()
+        pub = keys.public_bytes(private)
+        payload = {"name": name, "key_id": keys.key_id(pub), "public_key": base64.b64encode(pub).decode(),
+                   "roles": sorted(set(roles))}
+        path = keystore.save(private, passphrase)
+        try:
+            self.record(admin, KEYS_STREAM, identity.KEY_REGISTERED, payload, occurred_at=occurred_at)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return self.registry().keys[payload["key_id"]], str(path)
+
+    def grant_role(self, admin: Signer, name: str, role: str, *, occurred_at: str | None = None) -> Event:
+        """Grant ``role`` to ``name``'s active key."""
+        info = self._require_active(name)
+        if role in info.roles:
+            raise ValidationError(f"{name!r} already holds the role {role!r}")
+        return self.record(admin, KEYS_STREAM, identity.ROLE_GRANTED,
+                           {"key_id": info.key_id, "name": name, "roles": [role]}, occurred_at=occurred_at)
+
+    def revoke_key(self, admin: Signer, name: str, reason: str, *, occurred_at: str | None = None) -> Event:
+        """Revoke ``name``'s active key, saying why. Events signed before stay valid."""
+        info = self._require_active(name)
+        if not reason.strip():
+            raise ValidationError("a revocation needs a reason")
+        return self.record(admin, KEYS_STREAM, identity.KEY_REVOKED,
+                           {"key_id": info.key_id, "name": name, "reason": reason}, occurred_at=occurred_at)
+
+    def _require_active(self, name: str) -> KeyInfo:
+        info = self.registry().active_key(name)
+        if info is None:
+            raise ValidationError(f"{name!r} has no active key in this ledger")
+        return info
+
+    # -- appending -----------------------------------------------------------------------------
+    def statement(
+        self, signer: Signer, stream: str, type: str, payload: dict[str, Any], *,
+        occurred_at: str | None = None, stream_version: int | None = None,
+    ) -> Statement:
+        """Build a statement for ``signer`` at the stream's next version (or the one given)."""
+        if stream_version is None:
+            stream_version = self.stream_version(stream) + 1
+        stmt = make_statement(stream=stream, stream_version=stream_version, type=type,
+                              occurred_at=occurred_at or timefmt.now(), actor=signer.actor,
+                              key_id=signer.key_id, payload=payload)
+        self.policy.validate_payload(stmt.type, stmt.payload)
+        return stmt
+
+    def record(
+        self, signer: Signer, stream: str, type: str, payload: dict[str, Any], *,
+        occurred_at: str | None = None, stream_version: int | None = None,
+    ) -> Event:
+        """Build, sign and append one event; returns it as stored."""
+        stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at, stream_version=stream_version)
+        return self.append(signer.sign(stmt))[0]
+
+    def append(self, items: SignedStatement | Sequence[SignedStatement]) -> list[Event]:
+        """Append one signed statement or a batch, atomically. Returns the events as stored.
+
+        Raises :class:`ValidationError`, :class:`AuthorizationError` or :class:`ConflictError`; on any
+        error nothing is written.
+        """
+        batch = [items] if isinstance(items, SignedStatement) else list(items)
+        if not batch:
+            return []
+        expected_next: dict[str, int] = {}
+        for item in batch:
+            s = item.statement
+            self.policy.validate_payload(s.type, s.payload)
+            want = expected_next.get(s.stream)
+            if want is not None and s.stream_version != want:
+                raise ConflictError(s.stream, want - 1, s.stream_version - 1)
+            expected_next[s.stream] = s.stream_version + 1
+        with self.store.writing() as conn:
+            self._refresh_registry(conn)
+            registry = self._registry.copy()
+            head = self.store.head(conn)
+            if head is None and batch[0].statement.type != identity.GENESIS:
+                raise ValidationError("an empty ledger must start with its genesis event")
+            first_version: dict[str, int] = {}
+            for item in batch:
+                first_version.setdefault(item.statement.stream, item.statement.stream_version)
+            for stream, version in first_version.items():
+                current = self.store.stream_version(conn, stream)
+                if current != version - 1:
+                    raise ConflictError(stream, version - 1, current)
+            seq = head.seq if head else 0
+            prev = head.leaf_hash.hex() if head else GENESIS_PREV
+            recorded_at = timefmt.now()
+            if head and recorded_at < head.recorded_at:
+                recorded_at = head.recorded_at  # ledger time never runs backwards, whatever the clock says
+            rows, out = [], []
+            for item in batch:
+                s = item.statement
+                seq += 1
+                if s.type == identity.GENESIS:
+                    if seq != 1:
+                        raise ValidationError("a genesis event can only be the first event")
+                    registry.apply(seq, s)
+                info = registry.authorize(s, self.policy.get(s.type).roles)
+                if item.signer_public_key is not None:
+                    if item.signer_public_key != info.public_key:
+                        raise AuthorizationError(f"statement signed with a key other than {s.key_id}")
+                elif not keys.verify(info.public_key, item.signature, item.data):
+                    raise AuthorizationError(
+                        f"the signature on the {s.type} statement does not verify under key {s.key_id}")
+                if s.type != identity.GENESIS:
+                    registry.apply(seq, s)
+                record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
+                lh = leaf_hash(record_bytes)
+                rows.append({"seq": seq, "stream": s.stream, "stream_version": s.stream_version, "type": s.type,
+                             "actor": s.actor, "occurred_at": s.occurred_at, "recorded_at": recorded_at,
+                             "leaf_hash": lh, "record": record_bytes})
+                out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
+                prev = lh.hex()
+            self.store.insert(conn, rows)
+            for hook in self._append_hooks:
+                hook(conn, out)
+        self._registry = registry
+        return out
+
+    def add_append_hook(self, hook) -> None:
+        """Call ``hook(conn, events)`` inside every append transaction (e.g. to extend the Merkle tree)."""
+        self._append_hooks.append(hook)
+
+    # -- reading -------------------------------------------------------------------------------
+    def read(
+        self, *, stream: str | None = None, after_seq: int = 0, until_seq: int | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Iterator[Event]:
+        """Events in ``seq`` order, optionally of one stream, a seq window, or some types."""
+        with self.store.reading() as conn:
+            for row in self.store.iter_events(conn, stream=stream, after_seq=after_seq, until_seq=until_seq,
+                                              types=tuple(types) if types else None):
+                yield Event.from_stored(row)
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's current version (0 if it has no events)."""
+        with self.store.reading() as conn:
+            return self.store.stream_version(conn, stream)
+
+    def head(self):
+        with self.store.reading() as conn:
+            return self.store.head(conn)
+
+    def count(self) -> int:
+        with self.store.reading() as conn:
+            return self.store.count(conn)
+
+    def _refresh_registry(self, conn=None) -> None:
+        def fold(c):
+            for row in self.store.iter_events(c, stream=KEYS_STREAM, after_seq=self._registry.last_seq):
+                self._registry.apply(row.seq, decode_statement(decode_record(row.record).statement))
+        try:
+            if conn is not None:
+                fold(conn)
+            else:
+                with self.store.reading() as c:
+                    fold(c)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValidationError) as e:
+            raise LedgerError(f"the key events in this ledger are damaged ({e}); run 'tilsyn verify'") from None

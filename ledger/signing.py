@@ -1,0 +1,67 @@
+"""Signing statements: a :class:`Signer` is an actor holding their private key.
+
+Signing needs no database and no lock, so a whole visit can be signed on the supervisor's machine,
+or a large batch across processes (:meth:`Signer.sign_many`), before the ledger is touched.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .envelope import Statement, encode_statement
+from .keys import key_id, public_bytes
+
+
+@dataclass(frozen=True)
+class SignedStatement:
+    """A statement, its canonical bytes and the signature over exactly those bytes."""
+
+    statement: Statement
+    data: bytes
+    signature: bytes
+    # The public key of the signer that produced this, when it was made by a local Signer; the ledger
+    # then only compares keys instead of re-verifying a signature it watched being made.
+    signer_public_key: bytes | None = field(default=None, compare=False, repr=False)
+
+
+def _sign_chunk(raw_private: bytes, datas: list[bytes]) -> list[bytes]:
+    key = Ed25519PrivateKey.from_private_bytes(raw_private)
+    return [key.sign(d) for d in datas]
+
+
+class Signer:
+    """An actor and their Ed25519 private key."""
+
+    def __init__(self, actor: str, private_key: Ed25519PrivateKey):
+        self.actor = actor
+        self.private_key = private_key
+        self.public_key = public_bytes(private_key)
+        self.key_id = key_id(self.public_key)
+
+    def sign(self, statement: Statement) -> SignedStatement:
+        """Encode the statement canonically and sign those bytes."""
+        if statement.key_id != self.key_id or statement.actor != self.actor:
+            raise ValueError("statement names another actor or key than this signer")
+        data = encode_statement(statement)
+        return SignedStatement(statement, data, self.private_key.sign(data), self.public_key)
+
+    def sign_many(self, statements: Sequence[Statement], workers: int | None = None) -> list[SignedStatement]:
+        """Sign a batch, spreading large ones over processes (Ed25519 signing holds the GIL)."""
+        datas = [encode_statement(s) for s in statements]
+        workers = workers if workers is not None else (os.cpu_count() or 1)
+        if workers <= 1 or len(datas) < 2000:
+            sigs = [self.private_key.sign(d) for d in datas]
+        else:
+            raw = self.private_key.private_bytes(
+                serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
+            size = -(-len(datas) // workers)
+            chunks = [datas[i:i + size] for i in range(0, len(datas), size)]
+            with ProcessPoolExecutor(workers) as pool:
+                sigs = [s for part in pool.map(_sign_chunk, [raw] * len(chunks), chunks) for s in part]
+        return [SignedStatement(s, d, g, self.public_key) for s, d, g in zip(statements, datas, sigs)]

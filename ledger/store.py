@@ -1,0 +1,216 @@
+"""The event store: SQLAlchemy 2 Core over SQLite (the default) or PostgreSQL.
+
+One table of events keyed by ``seq``. Each row keeps the sealed record bytes — the only thing
+verification trusts — plus a few columns copied out of them (stream, version, type …) so that reads
+can be indexed; verification checks those copies against the bytes.
+
+Writers are serialised so the chain never forks: SQLite takes its single write lock up front
+(``BEGIN IMMEDIATE``, WAL journal, ``synchronous=FULL`` so a committed legal record survives a power
+cut); PostgreSQL takes a transaction-level advisory lock before reading the head. A ``UNIQUE``
+constraint on ``(stream, stream_version)`` backs up the optimistic concurrency check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+
+from .errors import StoreError
+
+metadata = sa.MetaData()
+
+events = sa.Table(
+    "events", metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("stream", sa.String(255), nullable=False),
+    sa.Column("stream_version", sa.Integer, nullable=False),
+    sa.Column("type", sa.String(255), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("occurred_at", sa.String(32), nullable=False),
+    sa.Column("recorded_at", sa.String(32), nullable=False),
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("record", sa.LargeBinary, nullable=False),
+    sa.UniqueConstraint("stream", "stream_version", name="events_stream_version"),
+)
+
+# Merkle subtree hashes (see merkle.py), so proofs cost O(log n) reads instead of a full rebuild.
+merkle_nodes = sa.Table(
+    "merkle_nodes", metadata,
+    sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+# 63-bit key for pg_advisory_xact_lock, derived from a fixed name so every writer agrees on it.
+_PG_LOCK_KEY = int.from_bytes(hashlib.sha256(b"tilsyn-ledger append").digest()[:8], "big") >> 1
+
+
+@dataclass(frozen=True)
+class Head:
+    """The last record: where the next one attaches."""
+
+    seq: int
+    recorded_at: str
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row as stored."""
+
+    seq: int
+    stream: str
+    stream_version: int
+    type: str
+    actor: str
+    occurred_at: str
+    recorded_at: str
+    leaf_hash: bytes
+    record: bytes
+
+
+def normalise_url(url: str) -> str:
+    """Accept a SQLAlchemy URL, ``postgresql://…`` or a plain file path; return a SQLAlchemy URL."""
+    if "://" not in url:
+        return f"sqlite:///{Path(url)}"
+    scheme = url.split("://", 1)[0]
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    if scheme in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        return url
+    raise StoreError(
+        f"unsupported database URL {url!r}: use a file path, sqlite:///FILE or postgresql+psycopg://HOST/DB")
+
+
+class Store:
+    """Access to one ledger database. Create with :meth:`connect`."""
+
+    def __init__(self, engine: Engine, url: str):
+        self.engine = engine
+        self.url = url
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def connect(cls, url: str) -> "Store":
+        """Open an engine for ``url`` (nothing is created yet)."""
+        url = normalise_url(url)
+        try:
+            sa_url = sa.engine.make_url(url)
+        except ArgumentError:
+            raise StoreError(f"malformed database URL {url!r}") from None
+        try:
+            if sa_url.get_backend_name() == "sqlite":
+                if not sa_url.database or sa_url.database == ":memory:":
+                    raise StoreError("an in-memory SQLite database cannot hold a ledger; give a file")
+                engine = sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
+                _configure_sqlite(engine)
+            else:
+                engine = sa.create_engine(sa_url, pool_pre_ping=True)
+        except (ArgumentError, NoSuchModuleError) as e:
+            raise StoreError(f"cannot use database URL {url!r}: {e}") from None
+        return cls(engine, url)
+
+    def display_url(self) -> str:
+        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    def create_schema(self) -> None:
+        with self._guard():
+            metadata.create_all(self.engine)
+
+    def has_schema(self) -> bool:
+        with self._guard():
+            return sa.inspect(self.engine).has_table("events")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except OperationalError as e:
+            raise StoreError(f"cannot use the database at {self.display_url()}: {str(e.orig).strip()}") from None
+
+    # -- transactions --------------------------------------------------------------------------
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A write transaction holding the ledger's write lock; commits on success, else rolls back."""
+        with self._guard(), self.engine.connect() as conn:
+            conn = conn.execution_options(tilsyn_write=True)
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                yield conn
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only transaction: a consistent view of the ledger."""
+        with self._guard(), self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    # -- queries -------------------------------------------------------------------------------
+    @staticmethod
+    def head(conn: Connection) -> Head | None:
+        row = conn.execute(
+            sa.select(events.c.seq, events.c.recorded_at, events.c.leaf_hash).order_by(events.c.seq.desc()).limit(1)
+        ).first()
+        return Head(row.seq, row.recorded_at, bytes(row.leaf_hash)) if row else None
+
+    @staticmethod
+    def stream_version(conn: Connection, stream: str) -> int:
+        v = conn.execute(sa.select(sa.func.max(events.c.stream_version)).where(events.c.stream == stream)).scalar()
+        return int(v or 0)
+
+    @staticmethod
+    def insert(conn: Connection, rows: list[dict]) -> None:
+        conn.execute(events.insert(), rows)
+
+    @staticmethod
+    def iter_events(
+        conn: Connection, *, stream: str | None = None, after_seq: int = 0, until_seq: int | None = None,
+        types: tuple[str, ...] | None = None, chunk: int = 5000,
+    ) -> Iterator[StoredEvent]:
+        """Events in ``seq`` order, fetched in chunks so a million rows never sit in memory at once."""
+        last = after_seq
+        while True:
+            q = sa.select(events).where(events.c.seq > last).order_by(events.c.seq).limit(chunk)
+            if stream is not None:
+                q = q.where(events.c.stream == stream)
+            if types:
+                q = q.where(events.c.type.in_(types))
+            if until_seq is not None:
+                q = q.where(events.c.seq <= until_seq)
+            rows = conn.execute(q).all()
+            for r in rows:
+                yield StoredEvent(r.seq, r.stream, r.stream_version, r.type, r.actor, r.occurred_at,
+                                  r.recorded_at, bytes(r.leaf_hash), bytes(r.record))
+            if len(rows) < chunk:
+                return
+            last = rows[-1].seq
+
+    @staticmethod
+    def count(conn: Connection) -> int:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (the pysqlite driver would defer it).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA busy_timeout=60000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn):  # pragma: no cover
+        # A writer takes the write lock before it reads the head, so two writers cannot both attach
+        # to the same head. Readers use a plain (deferred) transaction and never block writers in WAL.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("tilsyn_write") else "BEGIN")
