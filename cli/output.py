@@ -8,7 +8,8 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console(highlight=False)
+# Piped output is not cut at 80 columns: a script or a log file should get whole lines.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False)
 
 
