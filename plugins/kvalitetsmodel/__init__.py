@@ -18,3 +18,27 @@ _DATA = Path(__file__).with_name("kvalitetsmodel-2025.yaml")
 def tilsyn_standards():
     """Kvalitetsmodel for tilbud – Socialtilsynene 2025: 5 temaer, 9 kvalitetskriterier, 20 kvalitetsmarkører."""
     return [load_standard(_DATA)]
+
+
+@hookimpl
+def tilsyn_guards():
+    """Guards from the model's rules of application (seed 002)."""
+    from . import rules
+
+    return rules.GUARDS
+
+
+@hookimpl
+def tilsyn_findings():
+    """Findings on design coverage, triangulation (seed 004), justification depth and suggestions."""
+    from . import rules
+
+    return rules.FINDINGS
+
+
+@hookimpl
+def tilsyn_settings():
+    """Thresholds for the findings; override them in tilsyn.toml."""
+    from . import rules
+
+    return [rules.SETTINGS]

@@ -18,3 +18,19 @@ _DATA = Path(__file__).with_name("opfoelgningsplan.yaml")
 def tilsyn_standards():
     """Skabelon for opfølgningsplan: ni kolonner, rækker efter prioritet."""
     return [load_standard(_DATA)]
+
+
+@hookimpl
+def tilsyn_guards():
+    """Plan rows exist, have valid dates and answer a påbud; an approval covers the plan as it stands."""
+    from . import rules
+
+    return rules.GUARDS
+
+
+@hookimpl
+def tilsyn_findings():
+    """A plan not approved by a tilbudsleder in its current form."""
+    from . import rules
+
+    return rules.FINDINGS

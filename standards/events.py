@@ -1,0 +1,251 @@
+"""Domain event payloads: every act of a supervision, as a msgspec type.
+
+The types are the schema: a payload that does not decode into its type is refused before signing.
+Each type name is namespaced and versioned (``kvalitetsmodel.MarkerAssessed/1``); a later change makes
+``/2`` and keeps ``/1`` readable forever. Every assessment names the standard id and version it was
+made under, so a replay years later knows which wording the supervisor was looking at.
+
+Values stay Danish as in the sources (*til stede*, *ikke opfyldt*, *påbud* …).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+import msgspec
+
+from .model import TILBUD_TYPES
+
+Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date YYYY-MM-DD")]
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+Id = Annotated[str, msgspec.Meta(pattern=r"^[^\s/]{1,100}$")]
+
+TilbudType = Literal["døgntilbud", "dagtilbud", "ambulant", "krisecenter"]
+assert set(TilbudType.__args__) == set(TILBUD_TYPES)
+
+VISIT_KINDS = ("anmeldt", "uanmeldt")
+MARKER_VERDICTS = ("til stede", "ikke til stede", "ikke aktuel")
+CRITERION_VERDICTS = ("opfyldt", "ikke opfyldt")
+RISK_COLOURS = ("grøn", "gul", "rød")
+DECISION_KINDS = ("påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse med vilkår", "afslag",
+                  "ophør af godkendelsen")
+ORDER_KINDS = ("påbud", "skærpet tilsyn med påbud")
+"""Decisions that order the tilbud to fix something by a deadline."""
+
+MarkerVerdict = Literal["til stede", "ikke til stede", "ikke aktuel"]
+CriterionVerdict = Literal["opfyldt", "ikke opfyldt"]
+RiskColour = Literal["grøn", "gul", "rød"]
+DecisionKind = Literal["påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse med vilkår", "afslag",
+                       "ophør af godkendelsen"]
+
+
+class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """Base of every domain payload."""
+
+
+class TilbudRegistered(Payload):
+    """*Tilbud registreret*: the supervised provider, its kind and whether it has a board."""
+
+    tilbud: Id
+    name: Text
+    tilbud_type: TilbudType
+    has_board: bool
+    regional_standards: list[str] = []
+
+
+class VisitStarted(Payload):
+    """*Tilsynsbesøg påbegyndt*, anmeldt or uanmeldt."""
+
+    visit: Id
+    kind: Literal["anmeldt", "uanmeldt"]
+
+
+class VisitCompleted(Payload):
+    """*Tilsynsbesøg gennemført*."""
+
+    visit: Id
+
+
+class VisitAborted(Payload):
+    """*Tilsynsbesøg afbrudt*: does not count as a completed visit (seed 002)."""
+
+    visit: Id
+    reason: Text
+
+
+class StandardRef(Payload):
+    """Fields naming the standard an act was made under."""
+
+    standard: Text
+    standard_version: Text
+
+
+class ObservationRecorded(StandardRef):
+    """*Observation*: what a source said or showed, by which method, for which marker and design element."""
+
+    marker: Id
+    source: Text
+    method: Text
+    text: Text
+    element: Id | None = None
+    visit: Id | None = None
+    subject: Id | None = None
+
+
+class MarkerAssessed(StandardRef):
+    """*Kvalitetsmarkør vurderet*: til stede / ikke til stede / ikke aktuel, with the reason."""
+
+    marker: Id
+    verdict: MarkerVerdict
+    reason: Text
+
+
+class CriterionAssessed(StandardRef):
+    """*Kvalitetskriterium vurderet*: opfyldt / ikke opfyldt, with the faglig begrundelse."""
+
+    criterion: Id
+    verdict: CriterionVerdict
+    reason: Text
+
+
+class RiskCategorised(StandardRef):
+    """*Risikokategori*: grøn / gul / rød for the tilbud (or one criterion), with the reason."""
+
+    colour: RiskColour
+    reason: Text
+    criterion: Id | None = None
+
+
+class DecisionIssued(StandardRef):
+    """*Afgørelse*: påbud, skærpet tilsyn … resting on criteria, with deadline and reason.
+
+    ``rule_versions`` records the plugins (standards and rule packs) in force, so a replay years later
+    can say which rules were applied.
+    """
+
+    kind: DecisionKind
+    criteria: list[Id]
+    reason: Text
+    deadline: Date | None = None
+    rule_versions: dict[str, str] = {}
+
+
+class DecisionLifted(Payload):
+    """*Afgørelse ophævet*."""
+
+    decision: int
+    reason: Text
+
+
+class DecisionFulfilled(Payload):
+    """*Påbud efterkommet*."""
+
+    decision: int
+    reason: Text
+
+
+PLAN_FIELDS = ("tema", "emne", "maal", "hvad", "hvordan", "start", "slut", "dokumentation", "hvem")
+
+
+class PlanItemAdded(StandardRef):
+    """*Opfølgningsplan, ny prioritet*: one row of the follow-up plan with its nine columns.
+
+    ``tema_standard`` names the quality model (id@version) whose theme ``tema`` refers to: a plan made
+    under an older model keeps pointing at that model's themes.
+    """
+
+    item: Id
+    priority: Annotated[int, msgspec.Meta(ge=1)]
+    tema: Text
+    emne: Text
+    maal: Text
+    hvad: Text
+    hvordan: Text
+    start: Date
+    slut: Date
+    dokumentation: Text
+    hvem: Text
+    answers: int | None = None
+    tema_standard: str | None = None
+
+
+class PlanItemRevised(Payload):
+    """*Opfølgningsplan konsekvensrettet*: changed columns of one row, and why."""
+
+    item: Id
+    changes: dict[str, Any]
+    reason: Text
+
+
+class PlanApproved(Payload):
+    """*Opfølgningsplan godkendt* by the tilbud's management, at the plan revision it saw."""
+
+    plan_revision: Annotated[int, msgspec.Meta(ge=1)]
+
+
+class PlanResultRecorded(Payload):
+    """*Resultat*: the outcome of one row."""
+
+    item: Id
+    resultat: Text
+
+
+class IndikatorChecked(StandardRef):
+    """*Indikator kontrolleret*: a regional standard's indikator is opfyldt or ikke opfyldt."""
+
+    indikator: Annotated[int, msgspec.Meta(ge=1)]
+    verdict: CriterionVerdict
+    reason: Text
+
+
+class MonitoringCompleted(StandardRef):
+    """*Intern kvalitetsovervågning gennemført* (regional trin 3) on a date."""
+
+    date: Date
+
+
+class Correction(Payload):
+    """*Rettelse*: points at an earlier event and says why. Nothing is edited.
+
+    Without ``replacement`` the earlier event is withdrawn; with it, the replacement payload (of the
+    corrected event's type) takes its place from this position on.
+    """
+
+    corrects: int
+    reason: Text
+    replacement: dict[str, Any] | None = None
+
+
+# Event type names → payload types. Plugins declare these with their roles (see plugins/supervision).
+TILBUD_REGISTERED = "tilbud.Registered/1"
+VISIT_STARTED = "tilsyn.VisitStarted/1"
+VISIT_COMPLETED = "tilsyn.VisitCompleted/1"
+VISIT_ABORTED = "tilsyn.VisitAborted/1"
+OBSERVATION = "kvalitetsmodel.ObservationRecorded/1"
+MARKER_ASSESSED = "kvalitetsmodel.MarkerAssessed/1"
+CRITERION_ASSESSED = "kvalitetsmodel.CriterionAssessed/1"
+RISK = "kvalitetsmodel.RiskCategorised/1"
+DECISION_ISSUED = "tilsyn.DecisionIssued/1"
+DECISION_LIFTED = "tilsyn.DecisionLifted/1"
+DECISION_FULFILLED = "tilsyn.DecisionFulfilled/1"
+PLAN_ITEM_ADDED = "opfoelgningsplan.ItemAdded/1"
+PLAN_ITEM_REVISED = "opfoelgningsplan.ItemRevised/1"
+PLAN_APPROVED = "opfoelgningsplan.Approved/1"
+PLAN_RESULT = "opfoelgningsplan.ResultRecorded/1"
+INDIKATOR_CHECKED = "regional.IndikatorChecked/1"
+MONITORING_COMPLETED = "regional.MonitoringCompleted/1"
+CORRECTION = "tilsyn.Correction/1"
+
+PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    TILBUD_REGISTERED: TilbudRegistered, VISIT_STARTED: VisitStarted, VISIT_COMPLETED: VisitCompleted,
+    VISIT_ABORTED: VisitAborted, OBSERVATION: ObservationRecorded, MARKER_ASSESSED: MarkerAssessed,
+    CRITERION_ASSESSED: CriterionAssessed, RISK: RiskCategorised, DECISION_ISSUED: DecisionIssued,
+    DECISION_LIFTED: DecisionLifted, DECISION_FULFILLED: DecisionFulfilled, PLAN_ITEM_ADDED: PlanItemAdded,
+    PLAN_ITEM_REVISED: PlanItemRevised, PLAN_APPROVED: PlanApproved, PLAN_RESULT: PlanResultRecorded,
+    INDIKATOR_CHECKED: IndikatorChecked, MONITORING_COMPLETED: MonitoringCompleted, CORRECTION: Correction,
+}
+
+
+def tilbud_stream(tilbud_id: str) -> str:
+    """The stream that holds everything about one tilbud."""
+    return f"tilbud/{tilbud_id}"

@@ -1,0 +1,355 @@
+"""The tilbud projection: a pure fold ``state × event → state`` over one tilbud's stream.
+
+The state keeps *histories*, not just current values: every assessment with its seq, actor and time.
+Current verdicts are derived from the histories (the last entry that no correction withdrew), so a
+correction never has to undo anything, and every derived fact can name the seqs it rests on.
+
+``TilbudState`` is a msgspec struct, so a snapshot is just its JSON. Snapshots are caches: folding
+from zero must give the same bytes (property-tested), and verification never reads them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import msgspec
+
+from . import events as ev
+
+PROJECTION_VERSION = 1
+"""Bump when the fold changes, so stale snapshots are ignored."""
+
+
+class Provenance(msgspec.Struct, kw_only=True):
+    """Who recorded a fact, when it happened and when the ledger learnt it."""
+
+    seq: int
+    actor: str
+    occurred_at: str
+    recorded_at: str
+
+
+class Visit(Provenance, kw_only=True):
+    visit: str
+    kind: str
+    status: str = "i gang"  # i gang / gennemført / afbrudt
+    closed_seq: int | None = None
+    abort_reason: str | None = None
+
+
+class Observation(Provenance, kw_only=True):
+    marker: str
+    source: str
+    method: str
+    text: str
+    element: str | None = None
+    visit: str | None = None
+    subject: str | None = None
+    standard: str = ""
+    standard_version: str = ""
+
+
+class Assessment(Provenance, kw_only=True):
+    """A marker or criterion verdict, or a risk colour, as recorded."""
+
+    subject: str  # marker id, criterion id, or "" for the whole tilbud
+    verdict: str
+    reason: str
+    standard: str = ""
+    standard_version: str = ""
+
+
+class Decision(Provenance, kw_only=True):
+    kind: str
+    criteria: list[str]
+    reason: str
+    deadline: str | None = None
+    standard: str = ""
+    standard_version: str = ""
+    rule_versions: dict[str, str] = {}
+    basis: dict[str, int] = {}  # criterion id → seq of the verdict in force when decided
+    status: str = "åben"  # åben / ophævet / efterkommet
+    closed_seq: int | None = None
+    closed_reason: str | None = None
+
+
+class PlanRevision(Provenance, kw_only=True):
+    changes: dict[str, Any]
+    reason: str
+
+
+class PlanItem(Provenance, kw_only=True):
+    item: str
+    fields: dict[str, Any]  # the nine columns as first written (+ priority, answers)
+    revisions: list[PlanRevision] = []
+    result: str | None = None
+    result_seq: int | None = None
+    standard: str = ""
+    standard_version: str = ""
+
+
+class Approval(Provenance, kw_only=True):
+    plan_revision: int
+
+
+class IndikatorCheck(Provenance, kw_only=True):
+    standard: str
+    standard_version: str
+    indikator: int
+    verdict: str
+    reason: str
+
+
+class Monitoring(Provenance, kw_only=True):
+    standard: str
+    standard_version: str
+    date: str
+
+
+class CorrectionNote(Provenance, kw_only=True):
+    corrects: int
+    reason: str
+    replaced: bool
+
+
+class TilbudState(msgspec.Struct, kw_only=True):
+    """Everything known about one tilbud after folding its events up to ``last_seq``."""
+
+    tilbud: str | None = None
+    name: str | None = None
+    tilbud_type: str | None = None
+    has_board: bool = False
+    regional_standards: list[str] = []
+    registered_seq: int | None = None
+    last_seq: int = 0
+    stream_version: int = 0
+    last_recorded_at: str = ""
+    types: dict[int, str] = {}  # seq → event type, so a correction knows what it corrects
+    visits: list[Visit] = []
+    observations: list[Observation] = []
+    markers: dict[str, list[Assessment]] = {}
+    criteria: dict[str, list[Assessment]] = {}
+    risks: list[Assessment] = []
+    decisions: list[Decision] = []
+    plan_items: dict[str, PlanItem] = {}
+    plan_revision: int = 0  # counts plan-changing events
+    approvals: list[Approval] = []
+    indikator_checks: list[IndikatorCheck] = []
+    monitorings: list[Monitoring] = []
+    corrections: list[CorrectionNote] = []
+    withdrawn: dict[int, int] = {}  # seq withdrawn → seq of the correction that withdrew it
+
+    # -- derived views (never stored) --------------------------------------------------------
+    def live(self, seq: int) -> bool:
+        return seq not in self.withdrawn
+
+    def current(self, history: list[Assessment]) -> Assessment | None:
+        for a in reversed(history):
+            if self.live(a.seq):
+                return a
+        return None
+
+    def marker_verdict(self, marker_id: str) -> Assessment | None:
+        return self.current(self.markers.get(marker_id, []))
+
+    def criterion_verdict(self, criterion_id: str) -> Assessment | None:
+        return self.current(self.criteria.get(criterion_id, []))
+
+    def risk(self, criterion: str = "") -> Assessment | None:
+        return self.current([r for r in self.risks if r.subject == criterion])
+
+    def live_observations(self, marker_id: str | None = None) -> list[Observation]:
+        return [o for o in self.observations if self.live(o.seq) and (marker_id is None or o.marker == marker_id)]
+
+    def live_decisions(self) -> list[Decision]:
+        return [d for d in self.decisions if self.live(d.seq)]
+
+    def decision(self, seq: int) -> Decision | None:
+        return next((d for d in self.live_decisions() if d.seq == seq), None)
+
+    def open_decisions(self) -> list[Decision]:
+        return [d for d in self.live_decisions() if d.status == "åben"]
+
+    def live_visits(self) -> list[Visit]:
+        return [v for v in self.visits if self.live(v.seq)]
+
+    def plan(self) -> list[PlanItem]:
+        """Live plan items by priority."""
+        items = [i for i in self.plan_items.values() if self.live(i.seq)]
+        return sorted(items, key=lambda i: (self.item_fields(i).get("priority", 0), i.seq))
+
+    def item_fields(self, item: PlanItem) -> dict[str, Any]:
+        """An item's columns after every live revision."""
+        fields = dict(item.fields)
+        for r in item.revisions:
+            if self.live(r.seq):
+                fields.update(r.changes)
+        return fields
+
+    def approval(self) -> Approval | None:
+        return self.current(self.approvals)  # type: ignore[arg-type]
+
+    def plan_approved(self) -> bool:
+        a = self.approval()
+        return a is not None and a.plan_revision == self.plan_revision and bool(self.plan())
+
+    def item_approved(self, item: PlanItem) -> bool:
+        """An item counts as approved if a live approval came after it was added."""
+        return any(self.live(a.seq) and a.seq > item.seq for a in self.approvals)
+
+    def live_checks(self) -> list[IndikatorCheck]:
+        return [c for c in self.indikator_checks if self.live(c.seq)]
+
+    def indikator_status(self, standard: str, indikator: int) -> IndikatorCheck | None:
+        checks = [c for c in self.live_checks() if c.standard == standard and c.indikator == indikator]
+        return checks[-1] if checks else None
+
+    def plan_items_seqs(self) -> set[int]:
+        """Seqs of the events that shaped the plan's rows (additions and revisions)."""
+        seqs = {i.seq for i in self.plan_items.values()}
+        seqs.update(r.seq for i in self.plan_items.values() for r in i.revisions)
+        return seqs
+
+    def last_monitoring(self, standard: str) -> Monitoring | None:
+        ms = [m for m in self.monitorings if self.live(m.seq) and m.standard == standard]
+        return max(ms, key=lambda m: (m.date, m.seq)) if ms else None
+
+
+class EventView(msgspec.Struct, frozen=True):
+    """What the fold needs of an event (decoded from the ledger's stored bytes)."""
+
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    actor: str
+    occurred_at: str
+    recorded_at: str
+    stream_version: int = 0
+
+
+def _prov(e: EventView) -> dict[str, Any]:
+    return {"seq": e.seq, "actor": e.actor, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at}
+
+
+def apply(state: TilbudState, e: EventView) -> TilbudState:
+    """Fold one event into ``state`` (in place) and return it. Unknown types are kept but ignored."""
+    state.last_seq = e.seq
+    state.stream_version = e.stream_version or state.stream_version + 1
+    state.last_recorded_at = e.recorded_at
+    state.types[e.seq] = e.type
+    _apply_payload(state, e.type, e.payload, e)
+    return state
+
+
+def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventView) -> None:
+    prov = _prov(e)
+    if type == ev.TILBUD_REGISTERED:
+        state.tilbud, state.name, state.tilbud_type = p["tilbud"], p["name"], p["tilbud_type"]
+        state.has_board, state.registered_seq = p["has_board"], e.seq
+        state.regional_standards = list(p.get("regional_standards", []))
+    elif type == ev.VISIT_STARTED:
+        state.visits.append(Visit(**prov, visit=p["visit"], kind=p["kind"]))
+    elif type in (ev.VISIT_COMPLETED, ev.VISIT_ABORTED):
+        for v in reversed(state.visits):
+            if v.visit == p["visit"] and state.live(v.seq):
+                v.status = "gennemført" if type == ev.VISIT_COMPLETED else "afbrudt"
+                v.closed_seq, v.abort_reason = e.seq, p.get("reason")
+                break
+    elif type == ev.OBSERVATION:
+        state.observations.append(Observation(
+            **prov, marker=p["marker"], source=p["source"], method=p["method"], text=p["text"],
+            element=p.get("element"), visit=p.get("visit"), subject=p.get("subject"),
+            standard=p["standard"], standard_version=p["standard_version"]))
+    elif type == ev.MARKER_ASSESSED:
+        state.markers.setdefault(p["marker"], []).append(Assessment(
+            **prov, subject=p["marker"], verdict=p["verdict"], reason=p["reason"], standard=p["standard"],
+            standard_version=p["standard_version"]))
+    elif type == ev.CRITERION_ASSESSED:
+        state.criteria.setdefault(p["criterion"], []).append(Assessment(
+            **prov, subject=p["criterion"], verdict=p["verdict"], reason=p["reason"], standard=p["standard"],
+            standard_version=p["standard_version"]))
+    elif type == ev.RISK:
+        state.risks.append(Assessment(**prov, subject=p.get("criterion") or "", verdict=p["colour"],
+                                      reason=p["reason"], standard=p["standard"],
+                                      standard_version=p["standard_version"]))
+    elif type == ev.DECISION_ISSUED:
+        basis = {}
+        for c in p["criteria"]:
+            current = state.criterion_verdict(c)
+            if current is not None:
+                basis[c] = current.seq
+        state.decisions.append(Decision(
+            **prov, kind=p["kind"], criteria=list(p["criteria"]), reason=p["reason"], deadline=p.get("deadline"),
+            standard=p["standard"], standard_version=p["standard_version"],
+            rule_versions=dict(p.get("rule_versions", {})), basis=basis))
+    elif type in (ev.DECISION_LIFTED, ev.DECISION_FULFILLED):
+        d = state.decision(p["decision"])
+        if d is not None:
+            d.status = "ophævet" if type == ev.DECISION_LIFTED else "efterkommet"
+            d.closed_seq, d.closed_reason = e.seq, p["reason"]
+    elif type == ev.PLAN_ITEM_ADDED:
+        fields = {k: p[k] for k in ev.PLAN_FIELDS}
+        fields["priority"] = p["priority"]
+        fields["answers"] = p.get("answers")
+        fields["tema_standard"] = p.get("tema_standard")
+        state.plan_items[p["item"]] = PlanItem(**prov, item=p["item"], fields=fields, standard=p["standard"],
+                                               standard_version=p["standard_version"])
+        state.plan_revision += 1
+    elif type == ev.PLAN_ITEM_REVISED:
+        item = state.plan_items.get(p["item"])
+        if item is not None:
+            item.revisions.append(PlanRevision(**prov, changes=dict(p["changes"]), reason=p["reason"]))
+            state.plan_revision += 1
+    elif type == ev.PLAN_APPROVED:
+        state.approvals.append(Approval(**prov, plan_revision=p["plan_revision"]))
+    elif type == ev.PLAN_RESULT:
+        item = state.plan_items.get(p["item"])
+        if item is not None:
+            item.result, item.result_seq = p["resultat"], e.seq
+    elif type == ev.INDIKATOR_CHECKED:
+        state.indikator_checks.append(IndikatorCheck(
+            **prov, standard=p["standard"], standard_version=p["standard_version"], indikator=p["indikator"],
+            verdict=p["verdict"], reason=p["reason"]))
+    elif type == ev.MONITORING_COMPLETED:
+        state.monitorings.append(Monitoring(**prov, standard=p["standard"], standard_version=p["standard_version"],
+                                            date=p["date"]))
+    elif type == ev.CORRECTION:
+        target = p["corrects"]
+        state.withdrawn[target] = e.seq
+        replacement = p.get("replacement")
+        state.corrections.append(CorrectionNote(**prov, corrects=target, reason=p["reason"],
+                                                replaced=replacement is not None))
+        if target in state.plan_items_seqs():
+            state.plan_revision += 1
+        if replacement is not None:
+            # The replacement stands in the corrected event's place from this position on.
+            _apply_payload(state, state.types[target], replacement, e)
+
+
+# Facts a correction may replace (the replacement is a payload of the same type).
+_REPLACEABLE = {ev.OBSERVATION, ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.DECISION_ISSUED,
+                ev.PLAN_ITEM_ADDED, ev.PLAN_ITEM_REVISED, ev.PLAN_RESULT, ev.INDIKATOR_CHECKED,
+                ev.MONITORING_COMPLETED, ev.VISIT_STARTED}
+REPLACEABLE_TYPES = frozenset(_REPLACEABLE)
+
+
+def fold(events: Iterable[EventView], state: TilbudState | None = None) -> TilbudState:
+    """Fold ``events`` (in seq order) onto ``state`` (a fresh one by default)."""
+    state = state if state is not None else TilbudState()
+    for e in events:
+        apply(state, e)
+    return state
+
+
+_encoder = msgspec.json.Encoder(order="deterministic")
+_decoder = msgspec.json.Decoder(TilbudState)
+
+
+def dump(state: TilbudState) -> bytes:
+    """Snapshot bytes of a state."""
+    return _encoder.encode(state)
+
+
+def load(data: bytes) -> TilbudState:
+    """A state from snapshot bytes."""
+    return _decoder.decode(data)

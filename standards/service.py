@@ -1,0 +1,183 @@
+"""Recording a supervision: payload → standard references → guards → sign → append.
+
+:class:`Supervision` is what the CLI (and any other front end) talks to. It folds a tilbud's stream
+into its state, fills in the standard each act is made under, runs every guard rule the plugins
+contribute against the state *before* the event, and only then signs and appends. A refusal raises
+:class:`Refused` naming the rule and its plugin; the ledger is unchanged.
+
+A batch (a whole visit from ``tilsyn import``) is checked event by event against a state that
+already includes the batch's earlier events, then appended in one transaction: all or nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Iterable, Sequence
+
+from tilsyn.ledger import Event, Ledger, Signer, ValidationError
+from tilsyn.ledger import timefmt
+from tilsyn.ledger.envelope import Statement
+
+from . import events as ev
+from .projection import EventView, TilbudState, apply, fold
+from .rules import Finding
+from .snapshots import SNAPSHOT_EVERY, SnapshotCache
+from .summary import quality_model_of
+
+
+class Refused(ValidationError):
+    """A guard rule refused the event."""
+
+    def __init__(self, plugin: str, rule: str, reason: str):
+        self.plugin, self.rule, self.reason = plugin, rule, reason
+        super().__init__(f"refused by {plugin}/{rule}: {reason}")
+
+
+def _view(e: Event) -> EventView:
+    s = e.statement
+    return EventView(e.seq, s.type, s.payload, s.actor, s.occurred_at, e.recorded_at, s.stream_version)
+
+
+def parse_as_of(value: str | int | None) -> tuple[int | None, str | None]:
+    """``--as-of``: a seq (digits), a date (to the end of that day, UTC) or an RFC 3339 time."""
+    if value is None or value == "":
+        return None, None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text), None
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text) + timedelta(days=1)
+            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - timedelta(microseconds=1)
+            return None, timefmt.format_time(moment)
+        return None, timefmt.normalise_user_time(text)
+    except ValueError:
+        raise ValidationError(f"--as-of takes a seq, a date (YYYY-MM-DD) or an RFC 3339 time, not {text!r}") from None
+
+
+class Supervision:
+    """The domain's front door over a :class:`Ledger` and the loaded plugins."""
+
+    def __init__(self, ledger: Ledger, plugins: Any):
+        self.ledger = ledger
+        self.plugins = plugins
+        self.catalog = plugins.catalog
+        self.snapshots = SnapshotCache(ledger.store)
+
+    # -- reading -------------------------------------------------------------------------------
+    def events(self, tilbud: str, *, after_seq: int = 0, until_seq: int | None = None,
+               until_time: str | None = None) -> list[EventView]:
+        out = []
+        for e in self.ledger.read(stream=ev.tilbud_stream(tilbud), after_seq=after_seq, until_seq=until_seq):
+            if until_time is not None and e.recorded_at > until_time:
+                break  # recorded_at never decreases along seq
+            out.append(_view(e))
+        return out
+
+    def state(self, tilbud: str, *, as_of: str | int | None = None, use_snapshots: bool = True) -> TilbudState:
+        """The tilbud's state now, or as of a seq / a time (what the ledger knew then)."""
+        until_seq, until_time = parse_as_of(as_of)
+        stream = ev.tilbud_stream(tilbud)
+        base = None
+        if use_snapshots and until_time is None:
+            base = self.snapshots.load(stream, max_seq=until_seq)
+        start = base.last_seq if base is not None else 0
+        later = self.events(tilbud, after_seq=start, until_seq=until_seq, until_time=until_time)
+        state = fold(later, base)
+        if state.registered_seq is None:
+            if as_of is not None and self.ledger.stream_version(stream) > 0:
+                raise ValidationError(f"tilbud {tilbud!r} was not yet registered as of {as_of}")
+            raise ValidationError(f"unknown tilbud {tilbud!r}; register it with 'tilsyn tilbud add'")
+        if use_snapshots and until_seq is None and until_time is None and len(later) >= SNAPSHOT_EVERY:
+            self.snapshots.save(stream, state)
+        return state
+
+    def findings(self, state: TilbudState, today: date | None = None) -> list[Finding]:
+        """Run every finding rule on ``state``. ``today`` defaults to the as-of moment or now."""
+        if today is None:
+            today = datetime.now(timezone.utc).date()
+        settings = dict(self.plugins.settings)
+        settings["today"] = today.isoformat()
+        out: list[Finding] = []
+        for rule in self.plugins.findings:
+            for f in rule.check(state, self.catalog, settings) or ():
+                out.append(Finding(f.rule or rule.name, f.severity, f.subject, f.message, tuple(f.seqs), rule.plugin))
+        return out
+
+    def tilbud_ids(self) -> list[str]:
+        """Every registered tilbud."""
+        return sorted(e.payload["tilbud"] for e in self.ledger.read(types=[ev.TILBUD_REGISTERED]))
+
+    # -- recording -----------------------------------------------------------------------------
+    def fill_references(self, type: str, payload: dict[str, Any], state: TilbudState | None) -> dict[str, Any]:
+        """Name the standard (id and version) an act is made under, when the caller did not."""
+        schema = ev.PAYLOAD_TYPES.get(type)
+        if schema is None or "standard" not in schema.__struct_fields__:
+            return payload
+        p = dict(payload)
+        if not p.get("standard"):
+            if type.startswith("opfoelgningsplan."):
+                p["standard"] = self.catalog.of_kind("opfoelgningsplan")[-1].id
+            elif type.startswith("kvalitetsmodel.") or type == ev.DECISION_ISSUED:
+                model = quality_model_of(state, self.catalog) if state is not None else None
+                p["standard"] = (model or self.catalog.of_kind("kvalitetsmodel")[-1]).id
+                p.setdefault("standard_version", (model.version if model else None))
+            else:
+                raise ValidationError(f"{type} needs the id of the standard it is made under")
+        if not p.get("standard_version"):
+            try:
+                p["standard_version"] = self.catalog.get(p["standard"]).version
+            except KeyError as e:
+                raise ValidationError(e.args[0]) from None
+        if type == ev.DECISION_ISSUED and not p.get("rule_versions"):
+            p["rule_versions"] = self.plugins.versions()
+        return p
+
+    def check(self, statement: Statement, state: TilbudState) -> None:
+        """Run every guard that applies; raise :class:`Refused` for the first refusal."""
+        for guard in self.plugins.guards:
+            if guard.applies_to(statement.type):
+                reason = guard.check(statement, state, self.catalog)
+                if reason:
+                    raise Refused(guard.plugin, guard.name, reason)
+
+    def record(self, signer: Signer, tilbud: str, type: str, payload: dict[str, Any],
+               occurred_at: str | None = None) -> Event:
+        """Check and append one event on the tilbud's stream."""
+        return self.record_many([(signer, tilbud, type, payload, occurred_at)])[0]
+
+    def record_many(self, items: Sequence[tuple[Signer, str, str, dict[str, Any], str | None]]) -> list[Event]:
+        """Check every item against the state its predecessors leave, then append all in one transaction."""
+        states: dict[str, TilbudState] = {}
+        signed = []
+        head = self.ledger.head()
+        seq_guess = head.seq if head else 0
+        for signer, tilbud, type, payload, occurred_at in items:
+            stream = ev.tilbud_stream(tilbud)
+            if tilbud not in states:
+                if type == ev.TILBUD_REGISTERED and self.ledger.stream_version(stream) == 0:
+                    states[tilbud] = TilbudState()
+                else:
+                    states[tilbud] = self.state(tilbud)
+            state = states[tilbud]
+            payload = self.fill_references(type, payload, state)
+            stmt = self.ledger.statement(signer, stream, type, payload, occurred_at=occurred_at,
+                                         stream_version=state.stream_version + 1)
+            self.check(stmt, state)
+            signed.append(signer.sign(stmt))
+            # Fold a provisional view so later items in the batch see this one (seq is a placeholder
+            # beyond the head; the real seq is assigned on append and the state is re-read after).
+            seq_guess += 1
+            apply(state, EventView(seq_guess, stmt.type, stmt.payload, stmt.actor, stmt.occurred_at,
+                                   timefmt.now(), stmt.stream_version))
+        return self.ledger.append(signed)
+
+
+def occurred(value: str | None) -> str | None:
+    """``--occurred-at`` as typed by a person, in canonical form (None: now)."""
+    if value is None:
+        return None
+    try:
+        return timefmt.normalise_user_time(value)
+    except ValueError as e:
+        raise ValidationError(str(e)) from None
