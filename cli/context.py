@@ -42,6 +42,16 @@ class AppContext:
             self._ledger = Ledger.open(self.db, self.policy())
         return self._ledger
 
+    def plugins(self):
+        from tilsyn.plugins.manager import default_plugins
+
+        return default_plugins()
+
+    def supervision(self):
+        from tilsyn.standards.service import Supervision
+
+        return Supervision(self.ledger(), self.plugins())
+
     def signer(self) -> Signer:
         if not self.actor:
             raise AuthorizationError("say who is acting: --as NAME before the command, or set $TILSYN_ACTOR")

@@ -51,9 +51,9 @@ def cli(ctx: click.Context, db: str, actor: str | None, home: str | None) -> Non
 
 
 def _register_commands() -> None:
-    from . import ledger_cmds, keys_cmds, plugin_cmds
+    from . import ledger_cmds, keys_cmds, plugin_cmds, recording, views
 
-    for module in (ledger_cmds, keys_cmds, plugin_cmds):
+    for module in (ledger_cmds, keys_cmds, plugin_cmds, recording, views):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,411 @@
+"""Recording commands: every act of a supervision becomes one signed event on the tilbud's stream.
+
+All of them take ``--occurred-at`` (when it happened; default now) and ``--json``, act as ``--as NAME``,
+and exit 2 with the reason when a guard or the role policy refuses — the ledger is then unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import date
+from typing import Any
+
+import click
+
+from tilsyn.ledger import ValidationError
+from tilsyn.standards import events as ev
+from tilsyn.standards.model import METHODS, SOURCES, TILBUD_TYPES
+from tilsyn.standards.service import occurred
+
+from .choices import DanishChoice
+from .context import AppContext, pass_app
+from .output import console, emit_json
+
+
+def recording(f):
+    """Add --occurred-at and --json to a recording command."""
+
+    @click.option("--occurred-at", metavar="TIME", help="When it happened: a date or RFC 3339 time (default: now).")
+    @click.option("--json", "as_json", is_flag=True, help="Print the recorded event as JSON.")
+    @functools.wraps(f)
+    def wrapper(*args, **kwargs):
+        return f(*args, **kwargs)
+
+    return wrapper
+
+
+def record(app: AppContext, tilbud: str, type: str, payload: dict[str, Any], occurred_at: str | None,
+           as_json: bool, what: str) -> None:
+    event = app.supervision().record(app.signer(), tilbud, type, payload, occurred(occurred_at))
+    if as_json:
+        emit_json(event.to_dict())
+    else:
+        console.print(f"seq {event.seq}: {what} ({event.type}, signed by {event.actor})")
+
+
+def _date(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
+
+
+# -- tilbud -------------------------------------------------------------------------------------
+@click.group()
+def tilbud() -> None:
+    """Register and list tilbud (the supervised providers)."""
+
+
+@tilbud.command("add")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--name", required=True, help="The tilbud's name.")
+@click.option("--type", "tilbud_type", required=True, type=DanishChoice(TILBUD_TYPES), help="Kind of tilbud.")
+@click.option("--board/--no-board", default=False, show_default=True, help="Whether the tilbud has a board (bestyrelse).")
+@click.option("--regional", "regional", multiple=True, metavar="STANDARD",
+              help="A regional quality standard the tilbud is under, e.g. regional-1.3 (repeatable).")
+@recording
+@pass_app
+def tilbud_add(app, tilbud_id, name, tilbud_type, board, regional, occurred_at, as_json):
+    """Register TILBUD."""
+    record(app, tilbud_id, ev.TILBUD_REGISTERED,
+           {"tilbud": tilbud_id, "name": name, "tilbud_type": tilbud_type, "has_board": board,
+            "regional_standards": list(regional)}, occurred_at, as_json, f"tilbud {tilbud_id} registered")
+
+
+@tilbud.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def tilbud_list(app, as_json):
+    """List registered tilbud."""
+    rows = [e.payload | {"seq": e.seq} for e in app.ledger().read(types=[ev.TILBUD_REGISTERED])]
+    if as_json:
+        emit_json(rows)
+        return
+    for r in rows:
+        console.print(f"{r['tilbud']}  {r['name']}  ({r['tilbud_type']}{', bestyrelse' if r['has_board'] else ''})  seq {r['seq']}")
+    if not rows:
+        console.print("(no tilbud)")
+
+
+# -- visits -------------------------------------------------------------------------------------
+@click.group()
+def visit() -> None:
+    """Supervision visits (tilsynsbesøg): start, complete, abort."""
+
+
+def _open_visit(app: AppContext, tilbud_id: str, given: str | None) -> str:
+    if given:
+        return given
+    open_ = [v.visit for v in app.supervision().state(tilbud_id).live_visits() if v.status == "i gang"]
+    if len(open_) != 1:
+        raise ValidationError(f"tilbud {tilbud_id} has {len(open_) or 'no'} open visits; name one with --visit"
+                              + (f" ({', '.join(open_)})" if open_ else ""))
+    return open_[0]
+
+
+@visit.command("start")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--kind", type=DanishChoice(ev.VISIT_KINDS), default="uanmeldt", show_default=True,
+              help="Announced or unannounced.")
+@click.option("--visit", "visit_id", metavar="ID", help="Visit id (default: B<n>).")
+@recording
+@pass_app
+def visit_start(app, tilbud_id, kind, visit_id, occurred_at, as_json):
+    """Start a visit to TILBUD."""
+    if not visit_id:
+        visit_id = f"B{len(app.supervision().state(tilbud_id).visits) + 1}"
+    record(app, tilbud_id, ev.VISIT_STARTED, {"visit": visit_id, "kind": kind}, occurred_at, as_json,
+           f"visit {visit_id} ({kind}) started")
+
+
+@visit.command("complete")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--visit", "visit_id", metavar="ID", help="Which visit (default: the open one).")
+@recording
+@pass_app
+def visit_complete(app, tilbud_id, visit_id, occurred_at, as_json):
+    """Complete the open visit to TILBUD."""
+    visit_id = _open_visit(app, tilbud_id, visit_id)
+    record(app, tilbud_id, ev.VISIT_COMPLETED, {"visit": visit_id}, occurred_at, as_json, f"visit {visit_id} completed")
+
+
+@visit.command("abort")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--reason", required=True, help="Why the visit was aborted (it does not count as completed).")
+@click.option("--visit", "visit_id", metavar="ID", help="Which visit (default: the open one).")
+@recording
+@pass_app
+def visit_abort(app, tilbud_id, reason, visit_id, occurred_at, as_json):
+    """Abort the open visit to TILBUD."""
+    visit_id = _open_visit(app, tilbud_id, visit_id)
+    record(app, tilbud_id, ev.VISIT_ABORTED, {"visit": visit_id, "reason": reason}, occurred_at, as_json,
+           f"visit {visit_id} aborted")
+
+
+# -- observing and assessing ----------------------------------------------------------------------
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("marker", metavar="MARKER")
+@click.option("--source", required=True, type=DanishChoice(SOURCES), help="Source (kilde).")
+@click.option("--method", required=True, type=DanishChoice(METHODS), help="Method (metode).")
+@click.option("--text", required=True, help="What was observed.")
+@click.option("--element", metavar="ID", help="The design element it serves, e.g. 2.3.1.a.")
+@click.option("--visit", "visit_id", metavar="ID", help="The visit it was made on.")
+@click.option("--subject", metavar="SUBJECT", help="Data subject the text describes (personal data).")
+@click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
+@recording
+@pass_app
+def observe(app, tilbud_id, marker, source, method, text, element, visit_id, subject, standard, occurred_at, as_json):
+    """Record an observation for MARKER of TILBUD."""
+    payload = {"marker": marker, "source": source, "method": method, "text": text, "element": element,
+               "visit": visit_id, "subject": subject, **_standard(standard)}
+    record(app, tilbud_id, ev.OBSERVATION, {k: v for k, v in payload.items() if v is not None}, occurred_at, as_json,
+           f"observation for marker {marker}")
+
+
+def _standard(value: str | None) -> dict[str, str]:
+    if not value:
+        return {}
+    sid, _, version = value.partition("@")
+    return {"standard": sid, **({"standard_version": version} if version else {})}
+
+
+@click.group()
+def assess() -> None:
+    """Assess a marker (til stede / ikke til stede / ikke aktuel) or a criterion (opfyldt / ikke opfyldt)."""
+
+
+@assess.command("marker")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("marker", metavar="MARKER")
+@click.argument("verdict", type=DanishChoice(ev.MARKER_VERDICTS))
+@click.option("--reason", required=True, help="Why (faglig begrundelse).")
+@click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
+@recording
+@pass_app
+def assess_marker(app, tilbud_id, marker, verdict, reason, standard, occurred_at, as_json):
+    """Assess MARKER of TILBUD."""
+    record(app, tilbud_id, ev.MARKER_ASSESSED, {"marker": marker, "verdict": verdict, "reason": reason,
+                                                **_standard(standard)}, occurred_at, as_json,
+           f"marker {marker}: {verdict}")
+
+
+@assess.command("criterion")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("criterion", metavar="CRITERION")
+@click.argument("verdict", type=DanishChoice(ev.CRITERION_VERDICTS))
+@click.option("--reason", required=True, help="The faglig begrundelse, naming the markers present, absent or not applicable.")
+@click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
+@recording
+@pass_app
+def assess_criterion(app, tilbud_id, criterion, verdict, reason, standard, occurred_at, as_json):
+    """Assess CRITERION of TILBUD."""
+    record(app, tilbud_id, ev.CRITERION_ASSESSED, {"criterion": criterion, "verdict": verdict, "reason": reason,
+                                                   **_standard(standard)}, occurred_at, as_json,
+           f"criterion {criterion}: {verdict}")
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("colour", metavar="grøn|gul|rød", type=DanishChoice(ev.RISK_COLOURS))
+@click.option("--reason", required=True, help="Why this risk colour.")
+@click.option("--criterion", metavar="ID", help="Categorise one criterion instead of the whole tilbud.")
+@recording
+@pass_app
+def risk(app, tilbud_id, colour, reason, criterion, occurred_at, as_json):
+    """Set the risk colour (risikokategori) of TILBUD."""
+    payload = {"colour": colour, "reason": reason, **({"criterion": criterion} if criterion else {})}
+    record(app, tilbud_id, ev.RISK, payload, occurred_at, as_json, f"risk {colour}")
+
+
+# -- decisions ----------------------------------------------------------------------------------
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("kind", metavar="KIND", type=DanishChoice(ev.DECISION_KINDS, (
+    "påbud", "skærpet-tilsyn", "skærpet-tilsyn-med-påbud", "godkendelse-med-vilkår", "afslag", "ophør")))
+@click.option("--criterion", "criteria", multiple=True, required=True, metavar="ID",
+              help="A criterion the decision rests on (repeatable).")
+@click.option("--deadline", metavar="DATE", help="Deadline (required for a påbud).")
+@click.option("--reason", required=True, help="The reasons for the decision.")
+@recording
+@pass_app
+def decide(app, tilbud_id, kind, criteria, deadline, reason, occurred_at, as_json):
+    """Issue a decision (påbud, skærpet tilsyn, …) for TILBUD, as a tilsynsleder.
+
+    KIND: påbud, skærpet-tilsyn, skærpet-tilsyn-med-påbud, godkendelse-med-vilkår, afslag, ophør.
+    """
+    payload = {"kind": kind, "criteria": list(criteria), "reason": reason}
+    if deadline:
+        payload["deadline"] = _date(deadline, "--deadline")
+    record(app, tilbud_id, ev.DECISION_ISSUED, payload, occurred_at, as_json, f"{kind} issued")
+
+
+@click.group()
+def decision() -> None:
+    """Close a decision: lift it or record that it was fulfilled."""
+
+
+@decision.command("lift")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("decision_seq", metavar="DECISION-SEQ", type=int)
+@click.option("--reason", required=True, help="Why it is lifted.")
+@recording
+@pass_app
+def decision_lift(app, tilbud_id, decision_seq, reason, occurred_at, as_json):
+    """Lift the decision recorded at DECISION-SEQ."""
+    record(app, tilbud_id, ev.DECISION_LIFTED, {"decision": decision_seq, "reason": reason}, occurred_at, as_json,
+           f"decision {decision_seq} lifted")
+
+
+@decision.command("fulfil")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("decision_seq", metavar="DECISION-SEQ", type=int)
+@click.option("--reason", required=True, help="How it was fulfilled.")
+@recording
+@pass_app
+def decision_fulfil(app, tilbud_id, decision_seq, reason, occurred_at, as_json):
+    """Record that the decision at DECISION-SEQ was fulfilled (påbud efterkommet)."""
+    record(app, tilbud_id, ev.DECISION_FULFILLED, {"decision": decision_seq, "reason": reason}, occurred_at,
+           as_json, f"decision {decision_seq} fulfilled")
+
+
+# -- follow-up plan -------------------------------------------------------------------------------
+PLAN_OPTIONS = [("tema", "TEMA: which theme, prioritised"), ("emne", "EMNE: what must change and why"),
+                ("maal", "MÅL: concrete goals"), ("hvad", "HVAD?: activities"), ("hvordan", "HVORDAN?: resources"),
+                ("dokumentation", "DOKUMENTATION: how progress is documented"),
+                ("hvem", "HVEM?: who does it and who follows up")]
+
+
+def _plan_options(required: bool):
+    def decorate(f):
+        for name, help_ in reversed(PLAN_OPTIONS):
+            f = click.option(f"--{name}", required=required, help=help_)(f)
+        f = click.option("--slut", required=required, metavar="DATE", help="HVORNÅR?: end date")(f)
+        f = click.option("--start", required=required, metavar="DATE", help="HVORNÅR?: start date")(f)
+        return f
+    return decorate
+
+
+@click.group()
+def plan() -> None:
+    """The tilbud's follow-up plan (opfølgningsplan): rows by priority, revisions, approval, results."""
+
+
+@plan.command("add")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--priority", required=True, type=click.IntRange(min=1), help="Priority (1. prioritet …).")
+@_plan_options(required=True)
+@click.option("--answers", metavar="DECISION-SEQ", type=int, help="The påbud this row answers.")
+@click.option("--item", "item_id", metavar="ID", help="Row id (default: P<priority>).")
+@click.option("--tema-standard", metavar="ID@VERSION", help="Quality model the TEMA refers to (default: current).")
+@recording
+@pass_app
+def plan_add(app, tilbud_id, priority, start, slut, tema, emne, maal, hvad, hvordan, dokumentation, hvem, answers,
+             item_id, tema_standard, occurred_at, as_json):
+    """Add a row to TILBUD's follow-up plan."""
+    payload = {"item": item_id or f"P{priority}", "priority": priority, "tema": tema, "emne": emne, "maal": maal,
+               "hvad": hvad, "hvordan": hvordan, "start": _date(start, "--start"), "slut": _date(slut, "--slut"),
+               "dokumentation": dokumentation, "hvem": hvem}
+    if answers is not None:
+        payload["answers"] = answers
+    if tema_standard:
+        payload["tema_standard"] = tema_standard
+    record(app, tilbud_id, ev.PLAN_ITEM_ADDED, payload, occurred_at, as_json, f"plan row {payload['item']} added")
+
+
+@plan.command("revise")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("item_id", metavar="ITEM")
+@_plan_options(required=False)
+@click.option("--priority", type=click.IntRange(min=1), help="New priority.")
+@click.option("--reason", required=True, help="Why the row is revised (konsekvensrettet).")
+@recording
+@pass_app
+def plan_revise(app, tilbud_id, item_id, start, slut, tema, emne, maal, hvad, hvordan, dokumentation, hvem, priority,
+                reason, occurred_at, as_json):
+    """Revise row ITEM of TILBUD's plan: give the columns that change."""
+    changes = {"tema": tema, "emne": emne, "maal": maal, "hvad": hvad, "hvordan": hvordan,
+               "dokumentation": dokumentation, "hvem": hvem, "priority": priority,
+               "start": _date(start, "--start"), "slut": _date(slut, "--slut")}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.UsageError("give at least one column to change, e.g. --slut 2027-03-01")
+    record(app, tilbud_id, ev.PLAN_ITEM_REVISED, {"item": item_id, "changes": changes, "reason": reason},
+           occurred_at, as_json, f"plan row {item_id} revised")
+
+
+@plan.command("approve")
+@click.argument("tilbud_id", metavar="TILBUD")
+@recording
+@pass_app
+def plan_approve(app, tilbud_id, occurred_at, as_json):
+    """Approve TILBUD's follow-up plan as it stands now (as its tilbudsleder)."""
+    revision = app.supervision().state(tilbud_id).plan_revision
+    record(app, tilbud_id, ev.PLAN_APPROVED, {"plan_revision": revision}, occurred_at, as_json,
+           f"plan approved at revision {revision}")
+
+
+@plan.command("result")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("item_id", metavar="ITEM")
+@click.option("--resultat", required=True, help="RESULTAT: the outcome.")
+@recording
+@pass_app
+def plan_result(app, tilbud_id, item_id, resultat, occurred_at, as_json):
+    """Record the result of row ITEM."""
+    record(app, tilbud_id, ev.PLAN_RESULT, {"item": item_id, "resultat": resultat}, occurred_at, as_json,
+           f"result for plan row {item_id}")
+
+
+# -- regional standards -------------------------------------------------------------------------
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("standard", metavar="STANDARD")
+@click.argument("indikator", type=int)
+@click.argument("verdict", metavar="opfyldt|ikke-opfyldt", type=DanishChoice(ev.CRITERION_VERDICTS))
+@click.option("--reason", required=True, help="What was checked and found.")
+@recording
+@pass_app
+def check(app, tilbud_id, standard, indikator, verdict, reason, occurred_at, as_json):
+    """Check INDIKATOR of the regional STANDARD (e.g. regional-1.3) for TILBUD."""
+    record(app, tilbud_id, ev.INDIKATOR_CHECKED, {**_standard(standard), "indikator": indikator, "verdict": verdict,
+                                                  "reason": reason}, occurred_at, as_json,
+           f"{standard} indikator {indikator}: {verdict}")
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("standard", metavar="STANDARD")
+@click.option("--date", "day", required=True, metavar="DATE", help="When the internal monitoring was completed.")
+@recording
+@pass_app
+def monitor(app, tilbud_id, standard, day, occurred_at, as_json):
+    """Record internal quality monitoring (trin 3) of STANDARD for TILBUD."""
+    record(app, tilbud_id, ev.MONITORING_COMPLETED, {**_standard(standard), "date": _date(day, "--date")},
+           occurred_at, as_json, f"{standard} monitoring {day}")
+
+
+# -- corrections ---------------------------------------------------------------------------------
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("seq", type=int)
+@click.option("--reason", required=True, help="Why the earlier event is corrected.")
+@click.option("--replace", "replacement", metavar="JSON",
+              help="The corrected payload (JSON object of the same type); without it the event is withdrawn.")
+@recording
+@pass_app
+def correct(app, tilbud_id, seq, reason, replacement, occurred_at, as_json):
+    """Correct the event at SEQ: withdraw it, or replace its content. Nothing is edited."""
+    payload: dict[str, Any] = {"corrects": seq, "reason": reason}
+    if replacement:
+        try:
+            payload["replacement"] = json.loads(replacement)
+        except json.JSONDecodeError as e:
+            raise click.BadParameter(f"not JSON: {e}", param_hint="--replace") from None
+    record(app, tilbud_id, ev.CORRECTION, payload, occurred_at, as_json, f"correction of seq {seq}")
+
+
+COMMANDS = [tilbud, visit, observe, assess, risk, decide, decision, plan, check, monitor, correct]

@@ -1,0 +1,172 @@
+"""Reading commands: status, findings, history — human tables on a terminal, complete JSON for scripts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import click
+from rich.table import Table
+from rich.text import Text
+
+from tilsyn.standards.service import parse_as_of
+from tilsyn.standards.summary import summarise
+
+from .context import AppContext, pass_app
+from .output import console, emit_json
+
+COLOUR = {"grøn": "green", "gul": "yellow", "rød": "red", "opfyldt": "green", "ikke opfyldt": "red",
+          "til stede": "green", "ikke til stede": "red", "ikke aktuel": "bright_black", "ikke vurderet": "bright_black"}
+
+
+def coloured(value: str | None) -> Text:
+    if value is None:
+        return Text("–", style="bright_black")
+    return Text(value, style=COLOUR.get(value, ""))
+
+
+def _findings_today(state, as_of) -> date | None:
+    """Findings of a replay are judged on the day it replays, not today."""
+    if as_of is None:
+        return None
+    return date.fromisoformat(state.last_recorded_at[:10]) if state.last_recorded_at else None
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--as-of", metavar="DATE|SEQ", help="Replay as the ledger knew it then: a seq, a date or a time.")
+@click.option("--json", "as_json", is_flag=True, help="Complete machine-readable status, with findings.")
+@pass_app
+def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) -> None:
+    """The current state of TILBUD: verdicts by theme, fornøden kvalitet, risk, decisions, plan, indikatorer."""
+    sup = app.supervision()
+    parse_as_of(as_of)  # a bad --as-of is an error before anything is read
+    state = sup.state(tilbud_id, as_of=as_of)
+    summary = summarise(state, sup.catalog)
+    findings = sup.findings(state, _findings_today(state, as_of))
+    if as_json:
+        emit_json(summary | {"findings": [f.to_dict() for f in findings]})
+        return
+    _print_status(summary, findings)
+
+
+def _print_status(s: dict, findings) -> None:
+    fk = s["fornoeden_kvalitet"]
+    head = Text.assemble((f"{s['tilbud']} ", "bold"), f"{s['name']} · {s['tilbud_type']}"
+                         f"{' · bestyrelse' if s['has_board'] else ''} · as of seq {s['as_of_seq']}"
+                         f" ({s['as_of_recorded_at'][:19].replace('T', ' ')}) · {s['quality_model']}")
+    console.print(head)
+    fk_text = {True: Text("ja", style="green"), False: Text("nej", style="red"), None: Text("ikke afgjort", style="yellow")}
+    line = Text("Fornøden kvalitet: ") + fk_text[fk["value"]]
+    if fk["held_back_by"]:
+        line += Text(f" — holdes tilbage af kriterium {', '.join(fk['held_back_by'])}")
+    if fk["not_assessed"]:
+        line += Text(f" · ikke vurderet: {', '.join(fk['not_assessed'])}", style="bright_black")
+    console.print(line)
+    risk = s["risk"]
+    console.print(Text("Risikokategori: ") + coloured(risk["verdict"] if risk else None)
+                  + Text(f"  (forslag: {s['suggested_risk'] or '–'})" + (f" · seq {risk['seq']}, {risk['actor']}" if risk else ""),
+                         style="bright_black"))
+    table = Table("tema", "kriterium", "besluttet", "forslag", "markører", "seq", box=None, header_style="bold",
+                  title="Vurderinger", title_justify="left")
+    for theme in s["themes"]:
+        for i, c in enumerate(theme["criteria"]):
+            markers = Text()
+            for m in c["markers"]:
+                verdict = m["current"]["verdict"] if m["current"] else None
+                markers += Text(f"{m['id']} ") + coloured(verdict) + Text("  ")
+            decided = c["decided"]
+            table.add_row(f"{theme['id']} {theme['title'][:28]}" if i == 0 else "", f"{c['id']}",
+                          coloured(decided["verdict"] if decided else None),
+                          Text(c["suggested"] or "–", style="bold red" if c["differs"] else "bright_black"),
+                          markers, str(decided["seq"]) if decided else "")
+    console.print(table)
+    if s["visits"]:
+        console.print("Besøg: " + "; ".join(f"{v['visit']} {v['kind']} {v['status']} (seq {v['seq']})" for v in s["visits"]))
+    for d in s["decisions"]:
+        console.print(Text.assemble(("Afgørelse ", "bold"), f"seq {d['seq']}: {d['kind']} · kriterier {', '.join(d['criteria'])}"
+                                    f" · frist {d['deadline'] or '–'} · ", (d["status"], "red" if d["status"] == "åben" else "green"),
+                                    f" · {d['actor']}"))
+    plan = s["plan"]
+    if plan["items"]:
+        approved = Text("godkendt", style="green") if plan["approved"] else Text("ikke godkendt", style="red")
+        console.print(Text(f"Opfølgningsplan (revision {plan['revision']}): ") + approved)
+        for item in plan["items"]:
+            f = item["fields"]
+            console.print(f"  {f['priority']}. prioritet [{item['item']}] {f['tema']}: {f['emne'][:70]} "
+                          f"({f['start']} – {f['slut']}; {len(item['revisions'])} revision(er))"
+                          + (f" · besvarer seq {f['answers']}" if f.get("answers") else "")
+                          + (" · resultat registreret" if item["result"] else ""))
+    for r in s["regional"]:
+        mon = r["last_monitoring"]
+        console.print(f"{r['standard']} {r['title']}: seneste overvågning {mon['date'] if mon else '–'}")
+        for trin in r["trin"]:
+            cells = Text(f"  trin {trin['number']}: ")
+            for ind in trin["indikatorer"]:
+                cells += Text(f"{ind['number']} ") + coloured(ind["status"]) + Text("  ")
+            console.print(cells)
+    _print_findings(findings)
+
+
+def _print_findings(findings) -> None:
+    if not findings:
+        console.print(Text("Fund: ingen", style="green"))
+        return
+    console.print(Text(f"Fund ({len(findings)}):", style="bold"))
+    style = {"alvorlig": "red", "advarsel": "yellow", "info": "cyan"}
+    for f in findings:
+        console.print(Text.assemble("  ", (f"{f.severity:<8}", style.get(f.severity, "")), f" {f.subject}: {f.message}",
+                                    (f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]", "bright_black")))
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD", required=False)
+@click.option("--as-of", metavar="DATE|SEQ", help="Replay as the ledger knew it then.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def findings(app: AppContext, tilbud_id: str | None, as_of: str | None, as_json: bool) -> None:
+    """What the rule plugins report for TILBUD (or every tilbud). Findings advise; they never refuse."""
+    sup = app.supervision()
+    ids = [tilbud_id] if tilbud_id else sup.tilbud_ids()
+    out = {}
+    for t in ids:
+        state = sup.state(t, as_of=as_of)
+        out[t] = sup.findings(state, _findings_today(state, as_of))
+    if as_json:
+        emit_json({t: [f.to_dict() for f in fs] for t, fs in out.items()})
+        return
+    for t, fs in out.items():
+        console.print(Text(t, style="bold"))
+        _print_findings(fs)
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--json", "as_json", is_flag=True, help="Every event with its payload.")
+@pass_app
+def history(app: AppContext, tilbud_id: str, as_json: bool) -> None:
+    """Every event of TILBUD in order, with who, when, and what corrected what."""
+    sup = app.supervision()
+    state = sup.state(tilbud_id)
+    events = list(app.ledger().read(stream=f"tilbud/{tilbud_id}"))
+    if as_json:
+        emit_json([e.to_dict() | {"withdrawn_by": state.withdrawn.get(e.seq)} for e in events])
+        return
+    table = Table("seq", "occurred", "recorded", "actor", "type", "what", box=None, header_style="bold")
+    for e in events:
+        what = _describe(e.payload)
+        if e.seq in state.withdrawn:
+            what = f"[strike]{what}[/] (rettet ved seq {state.withdrawn[e.seq]})"
+        table.add_row(str(e.seq), e.occurred_at[:16].replace("T", " "), e.recorded_at[:16].replace("T", " "), e.actor,
+                      e.type.split("/")[0], what)
+    console.print(table)
+
+
+def _describe(p: dict) -> str:
+    keys = ("marker", "criterion", "verdict", "colour", "kind", "criteria", "deadline", "item", "priority", "indikator",
+            "visit", "corrects", "decision", "date", "name", "source", "method")
+    parts = [f"{k}={','.join(p[k]) if isinstance(p[k], list) else p[k]}" for k in keys if p.get(k) not in (None, [], "")]
+    text = p.get("reason") or p.get("text") or p.get("emne") or p.get("resultat") or ""
+    return " ".join(parts) + (f" «{text[:60]}»" if text else "")
+
+
+COMMANDS = [status, findings, history]
