@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
+import msgspec
 from tilsyn.ledger import Event, Ledger, Signer, ValidationError
 from tilsyn.ledger import timefmt
 from tilsyn.ledger.envelope import Statement
 
 from . import events as ev
-from .projection import EventView, TilbudState, apply, fold
+from .projection import EventView, TilbudState, apply, dump, fold, load
 from .rules import Finding
 from .snapshots import SNAPSHOT_EVERY, SnapshotCache
 from .summary import quality_model_of
@@ -31,6 +32,14 @@ class Refused(ValidationError):
     def __init__(self, plugin: str, rule: str, reason: str):
         self.plugin, self.rule, self.reason = plugin, rule, reason
         super().__init__(f"refused by {plugin}/{rule}: {reason}")
+
+
+class BatchRefused(ValidationError):
+    """One event of a batch was refused; nothing of the batch was written."""
+
+    def __init__(self, index: int, type: str, cause: ValidationError):
+        self.index, self.cause = index, cause
+        super().__init__(f"event {index} ({type}): {cause}; nothing of the batch was written")
 
 
 def _view(e: Event) -> EventView:
@@ -134,12 +143,22 @@ class Supervision:
         return p
 
     def check(self, statement: Statement, state: TilbudState) -> None:
-        """Run every guard that applies; raise :class:`Refused` for the first refusal."""
+        """Run every guard that applies; raise :class:`Refused` for the first refusal.
+
+        A correction's replacement must pass the guards of the type it replaces, judged against the
+        state with the corrected event withdrawn: a correction is no way around a rule.
+        """
         for guard in self.plugins.guards:
             if guard.applies_to(statement.type):
                 reason = guard.check(statement, state, self.catalog)
                 if reason:
                     raise Refused(guard.plugin, guard.name, reason)
+        replacement = statement.payload.get("replacement") if statement.type == ev.CORRECTION else None
+        kind = state.types.get(statement.payload.get("corrects")) if replacement is not None else None
+        if kind is not None:
+            without = load(dump(state))
+            without.withdrawn[statement.payload["corrects"]] = -1
+            self.check(msgspec.structs.replace(statement, type=kind, payload=replacement), without)
 
     def record(self, signer: Signer, tilbud: str, type: str, payload: dict[str, Any],
                occurred_at: str | None = None) -> Event:
@@ -152,25 +171,35 @@ class Supervision:
         signed = []
         head = self.ledger.head()
         seq_guess = head.seq if head else 0
-        for signer, tilbud, type, payload, occurred_at in items:
-            stream = ev.tilbud_stream(tilbud)
-            if tilbud not in states:
-                if type == ev.TILBUD_REGISTERED and self.ledger.stream_version(stream) == 0:
-                    states[tilbud] = TilbudState()
-                else:
-                    states[tilbud] = self.state(tilbud)
-            state = states[tilbud]
-            payload = self.fill_references(type, payload, state)
-            stmt = self.ledger.statement(signer, stream, type, payload, occurred_at=occurred_at,
-                                         stream_version=state.stream_version + 1)
-            self.check(stmt, state)
-            signed.append(signer.sign(stmt))
-            # Fold a provisional view so later items in the batch see this one (seq is a placeholder
-            # beyond the head; the real seq is assigned on append and the state is re-read after).
+        for index, (signer, tilbud, type, payload, occurred_at) in enumerate(items, 1):
+            try:
+                signed.append(self._check_item(states, signer, tilbud, type, payload, occurred_at, seq_guess + 1))
+            except ValidationError as e:
+                if len(items) == 1:
+                    raise
+                raise BatchRefused(index, type, e) from None
             seq_guess += 1
-            apply(state, EventView(seq_guess, stmt.type, stmt.payload, stmt.actor, stmt.occurred_at,
-                                   timefmt.now(), stmt.stream_version))
         return self.ledger.append(signed)
+
+    def _check_item(self, states: dict[str, TilbudState], signer: Signer, tilbud: str, type: str,
+                    payload: dict[str, Any], occurred_at: str | None, provisional_seq: int):
+        """Build, guard and sign one item against the state its batch predecessors leave."""
+        stream = ev.tilbud_stream(tilbud)
+        if tilbud not in states:
+            if type == ev.TILBUD_REGISTERED and self.ledger.stream_version(stream) == 0:
+                states[tilbud] = TilbudState()
+            else:
+                states[tilbud] = self.state(tilbud)
+        state = states[tilbud]
+        payload = self.fill_references(type, payload, state)
+        stmt = self.ledger.statement(signer, stream, type, payload, occurred_at=occurred_at,
+                                     stream_version=state.stream_version + 1)
+        self.check(stmt, state)
+        # Fold a provisional view so later items in the batch see this one (its seq is where it will
+        # land if no other writer comes first; the stream version check catches one that does).
+        apply(state, EventView(provisional_seq, stmt.type, stmt.payload, stmt.actor, stmt.occurred_at,
+                               timefmt.now(), stmt.stream_version))
+        return signer.sign(stmt)
 
 
 def occurred(value: str | None) -> str | None:

@@ -1,0 +1,169 @@
+"""``tilsyn demo``: a realistic supervision of an invented døgntilbud, in a fresh SQLite ledger.
+
+Everything goes through the same API as the other commands: keys for a supervisor, a leader and the
+provider's manager; an unannounced visit recorded as one batch (observations from several sources);
+criterion 2.3 failing on marker 2.3.1; risk rød; a påbud with a deadline; a two-priority follow-up
+plan modelled on the example in seed 000, approved and later revised; a regional 1.3 check. Then it
+prints the status, the findings and the verification.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import click
+
+from tilsyn.ledger import KeyStore, Ledger, verify_ledger
+from tilsyn.plugins.manager import default_plugins
+from tilsyn.standards import events as ev
+from tilsyn.standards.service import Supervision
+
+from .output import console
+
+TILBUD = "T-1001"
+AUTHORITY = "Socialtilsyn Øst"
+SUPERVISOR, LEADER, MANAGER = "Karen Holm", "Lone Dahl", "Mette Lund"
+
+REASON_23 = (
+    "Kriteriet er ikke opfyldt. Markør 2.3.1 (pædagogisk praksis forebygger magtanvendelser) er ikke til stede: "
+    "to borgere fortæller samstemmende, at deres værelsesdøre og køkkenskabe låses om aftenen; medarbejderne kan "
+    "ikke redegøre for, hvilke pædagogiske tilgange der anvendes for at undgå magtanvendelse; der er indberettet "
+    "fire magtanvendelser på tre måneder uden opfølgning, og ved observation af de fysiske rammer var fællesarealets "
+    "dør aflåst. Markør 2.3.2 (tilbuddet har fokus på at forebygge og håndtere magtanvendelser) er til stede: "
+    "ledelsen har en skriftlig procedure for indberetning. Vurderingen hviler på interview af borgere, medarbejdere "
+    "og ledelse, dokumentanalyse af magtanvendelsesindberetninger og observation af de fysiske rammer."
+)
+
+
+def _at(day: str, time: str = "10:00") -> str:
+    return f"{day}T{time}:00.000000Z"
+
+
+def run_demo(directory: Path) -> None:
+    db = directory / "tilsyn.db"
+    keystore = KeyStore(directory)  # the key home: keys/<key id>.pem below it
+    plugins = default_plugins()
+    console.rule("[bold]tilsyn demo[/]: Bostedet Lærkehøj (døgntilbud)")
+    ledger, authority = Ledger.init(str(db), AUTHORITY, keystore, policy=plugins.policy(),
+                                    origin="socialtilsyn-oest.example/tilsyn-ledger/demo", occurred_at=_at("2026-09-01", "08:00"))
+    with ledger:
+        for name, role in ((SUPERVISOR, "tilsynskonsulent"), (LEADER, "tilsynsleder"), (MANAGER, "tilbudsleder")):
+            ledger.register_key(authority, name, [role], keystore, occurred_at=_at("2026-09-01", "08:05"))
+            console.print(f"key for {name} ({role})")
+        k, l, m = (ledger.signer(n, keystore) for n in (SUPERVISOR, LEADER, MANAGER))
+        sup = Supervision(ledger, plugins)
+
+        sup.record(k, TILBUD, ev.TILBUD_REGISTERED, {
+            "tilbud": TILBUD, "name": "Bostedet Lærkehøj", "tilbud_type": "døgntilbud", "has_board": False,
+            "regional_standards": ["regional-1.3"]}, _at("2026-09-01", "09:00"))
+
+        visit = [
+            (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"}, "09:00"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
+                              "visit": "B1", "text": "To borgere fortæller, at værelsesdøre og køkkenskabe låses om aftenen."}, "09:40"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "medarbejder", "method": "interview", "visit": "B1",
+                              "text": "Medarbejderne kan ikke redegøre for tilgange, der forebygger magtanvendelse."}, "10:30"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "dokumenter", "method": "dokumentanalyse", "visit": "B1",
+                              "text": "Fire magtanvendelsesindberetninger på tre måneder, ingen opfølgning."}, "11:15"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "fysiske rammer", "method": "observation", "visit": "B1",
+                              "text": "Døren til fællesarealet var aflåst kl. 11.30."}, "11:30"),
+            (ev.OBSERVATION, {"marker": "2.3.2", "source": "ledelse", "method": "interview", "visit": "B1",
+                              "text": "Ledelsen har en skriftlig procedure for indberetning af magtanvendelse."}, "12:00"),
+            (ev.VISIT_COMPLETED, {"visit": "B1"}, "13:00"),
+            (ev.MARKER_ASSESSED, {"marker": "2.3.1", "verdict": "ikke til stede",
+                                  "reason": "Borgere, medarbejdere, indberetninger og de fysiske rammer viser indgribende praksis."}, "15:00"),
+            (ev.MARKER_ASSESSED, {"marker": "2.3.2", "verdict": "til stede",
+                                  "reason": "Skriftlig procedure for indberetning foreligger og kendes af ledelsen."}, "15:05"),
+            (ev.CRITERION_ASSESSED, {"criterion": "2.3", "verdict": "ikke opfyldt", "reason": REASON_23}, "15:20"),
+            (ev.RISK, {"colour": "rød", "criterion": "2.3", "reason": "Kriterium 2.3 er ikke opfyldt; borgernes "
+                       "selvbestemmelse er krænket."}, "15:25"),
+            (ev.RISK, {"colour": "rød", "reason": "Kriterium 2.3 er ikke opfyldt; påbud nødvendigt."}, "15:30"),
+        ]
+        events = sup.record_many([(k, TILBUD, t, p, _at("2026-09-15", h)) for t, p, h in visit])
+        console.print(f"visit B1 recorded as one batch: seq {events[0].seq}–{events[-1].seq}")
+
+        decision = sup.record(l, TILBUD, ev.DECISION_ISSUED, {
+            "kind": "påbud", "criteria": ["2.3"], "deadline": "2027-01-31",
+            "reason": "Tilbuddet skal sikre, at der ikke sker indgreb i borgernes selvbestemmelsesret, og at reglerne "
+                      "for magtanvendelse og indberetning efterleves."}, _at("2026-09-22"))
+        console.print(f"påbud issued at seq {decision.seq}, deadline 2027-01-31")
+
+        rows = [
+            {"item": "P1", "priority": 1, "tema": "2 Sundhed og trivsel",
+             "emne": "Ledelsen skal sikre, at der ikke sker indgreb i borgernes selvbestemmelsesret og sikre borgernes frie adgang til aflåste private ejendele.",
+             "maal": "At der ikke sker indgreb i borgernes selvbestemmelsesret, og at borgerne har fri adgang til egne aflåste skabe.",
+             "hvad": "Hver borger får eget aflåseligt skab, som kun borgeren har adgang til. Fællesarealer holdes åbne.",
+             "hvordan": "Personalet vejleder borgerne; ledelsen afsætter budget til skabe.",
+             "start": "2026-10-01", "slut": "2026-12-15",
+             "dokumentation": "Udviklingen dokumenteres i fagsystemet og drøftes på personalemøder.",
+             "hvem": "Mette Lund (tilbudsleder); opfølgning: afdelingsleder", "answers": decision.seq},
+            {"item": "P2", "priority": 2, "tema": "2 Sundhed og trivsel",
+             "emne": "Ledelsen skal sikre, at reglerne for indberetning af magtanvendelser efterleves.",
+             "maal": "At både ledelse og medarbejdere kender reglerne for magtanvendelse og indberetning.",
+             "hvad": "Undervisning af ledelse og medarbejdere ved kommunens jurist; gennemgang af indberetninger.",
+             "hvordan": "Ledelse og personale har afsat tid til kompetenceløft.",
+             "start": "2026-10-01", "slut": "2026-11-30",
+             "dokumentation": "Referat fra fagligt forum; punkt i organisationens udviklingsplan.",
+             "hvem": "Mette Lund (tilbudsleder)", "answers": decision.seq},
+        ]
+        for row in rows:
+            sup.record(m, TILBUD, ev.PLAN_ITEM_ADDED, row, _at("2026-09-29"))
+        revision = sup.state(TILBUD).plan_revision
+        sup.record(m, TILBUD, ev.PLAN_APPROVED, {"plan_revision": revision}, _at("2026-09-30"))
+        console.print(f"follow-up plan with two priorities approved by {MANAGER} (revision {revision})")
+        sup.record(m, TILBUD, ev.PLAN_ITEM_REVISED, {
+            "item": "P2", "changes": {"slut": "2027-01-15"},
+            "reason": "Juristen kan først undervise i januar; planen konsekvensrettes."}, _at("2026-11-02"))
+        sup.record(m, TILBUD, ev.PLAN_RESULT, {
+            "item": "P1", "resultat": "Alle borgere har fået eget aflåseligt skab; fællesarealer er åbne."}, _at("2026-11-20"))
+        console.print("plan row P2 revised after approval (konsekvensrettet); result recorded for P1")
+
+        sup.record(m, TILBUD, ev.INDIKATOR_CHECKED, {
+            "standard": "regional-1.3", "indikator": 1, "verdict": "opfyldt",
+            "reason": "Retningslinjer for målarbejde foreligger i kvalitetshåndbogen."}, _at("2026-10-10"))
+        sup.record(m, TILBUD, ev.INDIKATOR_CHECKED, {
+            "standard": "regional-1.3", "indikator": 5, "verdict": "ikke opfyldt",
+            "reason": "Stikprøve af 10 planer viser manglende sammenhæng mellem indsats og mål i 4."}, _at("2026-10-10"))
+        sup.record(m, TILBUD, ev.MONITORING_COMPLETED, {"standard": "regional-1.3", "date": "2026-10-10"},
+                   _at("2026-10-10", "16:00"))
+        console.print("regional 1.3: indikator 1 opfyldt, indikator 5 ikke opfyldt, trin 3 monitoring 2026-10-10")
+
+        report = verify_ledger(ledger.store, ledger.policy)
+    return report
+
+
+@click.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="tilsyn-demo",
+              show_default=True, help="Where to create the demo ledger and its keys.")
+@click.option("--fresh", is_flag=True, help="Delete an earlier demo in that directory first.")
+@click.pass_context
+def demo(ctx: click.Context, directory: Path, fresh: bool) -> None:
+    """Build a realistic supervision in a fresh SQLite ledger and show status, findings and verify."""
+    if directory.exists() and any(directory.iterdir()):
+        if not fresh:
+            raise click.UsageError(f"{directory} is not empty; use --fresh to replace the earlier demo")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    report = run_demo(directory)
+    db = str(directory / "tilsyn.db")
+    console.rule("tilsyn status T-1001")
+    from .main import cli
+
+    env = {"TILSYN_DB": db, "TILSYN_HOME": str(directory)}
+    os.environ.update(env)
+    # The views are ordinary commands: run them exactly as a user would.
+    for args in (["status", TILBUD], ["findings", TILBUD]):
+        cli.main(args=args, prog_name="tilsyn", standalone_mode=False)
+        console.rule()
+    console.print(f"verify: {'ok' if report.ok else 'FAILED'}: {report.events} events; head {report.head_hash}")
+    console.print(f"\nTry it yourself:\n  export TILSYN_DB={db} TILSYN_HOME={directory}\n"
+                  f"  tilsyn status {TILBUD} --as-of 18      # as the ledger stood when the påbud was issued\n  tilsyn history {TILBUD}\n  tilsyn verify\n"
+                  f"  tilsyn --as '{SUPERVISOR}' observe {TILBUD} 2.3.1 --source pårørende --method trianguleringsinterview "
+                  f"--text '…'")
+    if not report.ok:
+        raise SystemExit(1)
+
+
+COMMANDS = [demo]
