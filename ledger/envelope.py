@@ -88,7 +88,10 @@ def encode_statement(statement: Statement) -> bytes:
 
 def decode_statement(data: bytes) -> Statement:
     """Decode stored statement bytes (raises ``msgspec.DecodeError`` / ``ValidationError`` on garbage)."""
-    return _statement_decoder.decode(data)
+    try:
+        return _statement_decoder.decode(data)
+    except UnicodeDecodeError as e:  # msgspec lets invalid UTF-8 through as this, not as DecodeError
+        raise msgspec.DecodeError(f"invalid UTF-8 ({e})") from None
 
 
 def encode_record(record: Record) -> bytes:
@@ -97,5 +100,8 @@ def encode_record(record: Record) -> bytes:
 
 
 def decode_record(data: bytes) -> Record:
-    """Decode stored record bytes."""
-    return _record_decoder.decode(data)
+    """Decode stored record bytes (raises ``msgspec.DecodeError`` / ``ValidationError`` on garbage)."""
+    try:
+        return _record_decoder.decode(data)
+    except UnicodeDecodeError as e:  # msgspec lets invalid UTF-8 through as this, not as DecodeError
+        raise msgspec.DecodeError(f"invalid UTF-8 ({e})") from None

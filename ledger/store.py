@@ -16,7 +16,7 @@ import hashlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -46,6 +46,17 @@ merkle_nodes = sa.Table(
     sa.Column("level", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("hash", sa.LargeBinary(32), nullable=False),
+)
+
+# Signed checkpoints (see checkpoints.py): the C2SP signed note is the truth, size and root are copies
+# for queries. Rows are only ever added.
+checkpoints = sa.Table(
+    "checkpoints", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("root", sa.LargeBinary(32), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False),
 )
 
 # 63-bit key for pg_advisory_xact_lock, derived from a fixed name so every writer agrees on it.
@@ -103,13 +114,13 @@ class Store:
         url = normalise_url(url)
         try:
             sa_url = sa.engine.make_url(url)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: e.g. a port that is not a number
             raise StoreError(f"malformed database URL {url!r}") from None
         try:
             if sa_url.get_backend_name() == "sqlite":
                 if not sa_url.database or sa_url.database == ":memory:":
                     raise StoreError("an in-memory SQLite database cannot hold a ledger; give a file")
-                engine = sa.create_engine(sa_url, poolclass=sa.pool.NullPool)
+                engine = sa.create_engine(sa_url, poolclass=sa.pool.QueuePool)
                 _configure_sqlite(engine)
             else:
                 engine = sa.create_engine(sa_url, pool_pre_ping=True)
@@ -167,6 +178,18 @@ class Store:
         return int(v or 0)
 
     @staticmethod
+    def stream_versions(conn: Connection, streams: Sequence[str], chunk: int = 500) -> dict[str, int]:
+        """The current version of each of ``streams`` (0 for a new one), in one query per ``chunk`` streams."""
+        out = dict.fromkeys(streams, 0)
+        names = list(out)
+        for i in range(0, len(names), chunk):
+            q = (sa.select(events.c.stream, sa.func.max(events.c.stream_version))
+                 .where(events.c.stream.in_(names[i:i + chunk])).group_by(events.c.stream))
+            for stream, version in conn.execute(q):
+                out[stream] = int(version)
+        return out
+
+    @staticmethod
     def insert(conn: Connection, rows: list[dict]) -> None:
         conn.execute(events.insert(), rows)
 
@@ -207,6 +230,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA busy_timeout=60000")
+        # Erased subject keys must not linger in free pages (see personal.py).
+        cur.execute("PRAGMA secure_delete=ON")
         cur.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import identity, timefmt
-from .envelope import GENESIS_PREV, decode_record, decode_statement, leaf_hash
+from .envelope import GENESIS_PREV, decode_record, decode_statement, encode_record, leaf_hash
 from .errors import AuthorizationError, LedgerError, ValidationError
 from .identity import KeyRegistry
 from .policy import Policy
@@ -92,6 +92,7 @@ class _Walker:
         self.stream_versions: dict[str, int] = {}
         self.pubkeys: dict[str, Ed25519PublicKey] = {}
         self.pending_link: int | None = None  # seq N+1 whose incoming link was broken
+        self.pending_evident = False  # … and whether that row already showed its own damage
 
     def problem(self, seq: int, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -104,18 +105,24 @@ class _Walker:
                          f"expected seq {self.expected_seq} next but found seq {seq} (a record is missing or out of order)")
         self.expected_seq = seq + 1
         actual_leaf = leaf_hash(row.record)
-        if actual_leaf != row.leaf_hash:
+        evident = actual_leaf != row.leaf_hash
+        if evident:
             self.problem(seq, "the record bytes do not match the stored leaf hash (the record was altered)")
         try:
             rec = decode_record(row.record)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
             self.problem(seq, f"the record bytes do not decode ({e})")
-            self._link_result(seq, broken=True)
+            self._link_result(seq, broken=True, evident=True)
             self.prev_hex = actual_leaf.hex()
             return None
+        if encode_record(rec) != row.record:
+            # Same content, other bytes (e.g. base64 with different unused bits): still a changed record.
+            evident = True
+            self.problem(seq, "the record bytes are not in canonical form (the record was altered)")
         if rec.seq != seq:
+            evident = True
             self.problem(seq, f"the row at seq {seq} holds the record of seq {rec.seq} (rows were swapped or moved)")
-        self._link_result(seq, broken=rec.prev != self.prev_hex)
+        self._link_result(seq, broken=rec.prev != self.prev_hex, evident=evident)
         self.prev_hex = actual_leaf.hex()
         if not timefmt.is_canonical(rec.recorded_at):
             self.problem(seq, f"recorded_at {rec.recorded_at!r} is not a canonical timestamp")
@@ -157,19 +164,22 @@ class _Walker:
             pub = self.pubkeys[info.key_id] = Ed25519PublicKey.from_public_bytes(info.public_key)
         return (seq, pub, rec.signature, rec.statement)
 
-    def _link_result(self, seq: int, broken: bool) -> None:
+    def _link_result(self, seq: int, broken: bool, evident: bool = False) -> None:
+        # ``evident``: this row already showed damage of its own (bad leaf hash, not canonical, the record
+        # of another seq). Then a broken link into it is explained by that row, and its intact-looking
+        # outgoing link (say, a copy of record N placed after N) is no evidence against the row before.
         if self.pending_link is not None:
             n1 = self.pending_link
             if broken and seq == n1 + 1:
                 self.problem(n1, "the record was altered (its hash matches neither neighbour)")
-            else:
+            elif not self.pending_evident:
                 self.problem(n1 - 1, f"the record was altered (seq {n1} names a different hash as prev)")
             self.pending_link = None
         if broken:
-            self.pending_link = seq
+            self.pending_link, self.pending_evident = seq, evident
 
     def finish(self) -> None:
-        if self.pending_link is not None:
+        if self.pending_link is not None and not self.pending_evident:
             n1 = self.pending_link
             self.problem(n1, f"prev of seq {n1} does not match the hash of seq {n1 - 1} (one of the two was altered)")
 
