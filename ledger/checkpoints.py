@@ -1,0 +1,291 @@
+"""Signed checkpoints: the authority commits to the ledger's tree size and root, in C2SP form.
+
+A checkpoint is a C2SP ``tlog-checkpoint`` body (origin, size, base64 root) in a C2SP ``signed-note``
+signed by the authority's genesis key (see :mod:`checkpoint` for the formats). Once a checkpoint has
+left the building — printed in a decision, handed to a witness, put in an evidence bundle — the ledger
+can no longer be rewritten or truncated before that size without it showing.
+
+:func:`verify_checkpoints` trusts nothing derived: it reads the authority key from the genesis record's
+bytes, recomputes the root at every checkpoint size from the record bytes in one pass (hashing each
+record itself rather than reading ``leaf_hash`` or ``merkle_nodes``), and checks consistency between
+consecutive checkpoints with proofs built from nodes collected during that same pass.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+import sqlalchemy as sa
+
+from . import identity, timefmt
+from .checkpoint import CheckpointError, checkpoint_body, open_note, parse_checkpoint, sign_note
+from .envelope import decode_record, decode_statement, leaf_hash
+from .errors import AuthorizationError, LedgerError, StoreError
+from .identity import KeyInfo
+from .merkle import verify_consistency
+from .signing import Signer
+from .store import Store, checkpoints, events
+from .tree import RightEdge, answer_from, nodes_needed
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
+    from .verify import Report
+
+
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """One stored checkpoint: its row id, the tree head it commits to, and the signed note."""
+
+    id: int
+    size: int
+    root: bytes
+    note: str
+    created_at: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "size": self.size, "root": base64.b64encode(self.root).decode(),
+                "root_hex": self.root.hex(), "created_at": self.created_at, "note": self.note}
+
+
+def note_key_name(origin: str) -> str:
+    """The signed-note key name for ``origin``: the origin with whitespace and ``+`` replaced by ``_``.
+
+    C2SP key names may contain neither; the default origin (``tilsyn-ledger/<uuid>``) needs no change.
+    """
+    return "".join("_" if ch.isspace() or ch == "+" else ch for ch in origin)
+
+
+def authority_key(ledger: "Ledger") -> KeyInfo:
+    """The authority's genesis key (the key registered at seq 1)."""
+    for info in ledger.registry().keys.values():
+        if info.registered_seq == 1:
+            return info
+    raise StoreError("the ledger has no genesis key")
+
+
+def _table_exists(store: Store) -> bool:
+    return sa.inspect(store.engine).has_table("checkpoints")
+
+
+def _ensure_table(store: Store) -> None:
+    # Ledgers created before checkpoints existed lack the table; create_all skips existing tables.
+    if not _table_exists(store):
+        checkpoints.create(store.engine, checkfirst=True)
+
+
+def _row(r) -> StoredCheckpoint:
+    return StoredCheckpoint(r.id, r.size, bytes(r.root), r.note, r.created_at)
+
+
+def list_checkpoints(ledger: "Ledger") -> list[StoredCheckpoint]:
+    """Every stored checkpoint, oldest first."""
+    if not _table_exists(ledger.store):
+        return []
+    with ledger.store.reading() as conn:
+        return [_row(r) for r in conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id))]
+
+
+def latest_checkpoint(ledger: "Ledger") -> StoredCheckpoint | None:
+    """The most recent stored checkpoint, or ``None``."""
+    if not _table_exists(ledger.store):
+        return None
+    with ledger.store.reading() as conn:
+        r = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+    return _row(r) if r else None
+
+
+def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
+    """Sign the current tree size and root with the authority's genesis key; store and return it.
+
+    ``signer`` must hold the genesis key. If the latest checkpoint already covers the current size,
+    it is returned unchanged (Ed25519 is deterministic: re-signing would give the same note).
+    """
+    genesis = authority_key(ledger)
+    if signer.public_key != genesis.public_key:
+        raise AuthorizationError(
+            f"checkpoints are signed with the authority's genesis key ({genesis.actor!r}, key {genesis.key_id}); "
+            f"{signer.actor!r} does not hold it — act as {genesis.actor!r}")
+    if genesis.revoked_seq is not None:
+        raise AuthorizationError(f"the authority's genesis key was revoked at seq {genesis.revoked_seq}; "
+                                 "it can no longer sign checkpoints")
+    _ensure_table(ledger.store)
+    # Under the write lock, so the head cannot move between reading the root and storing the note.
+    with ledger.store.writing() as conn:
+        head = Store.head(conn)
+        size = head.seq if head else 0
+        ledger.tree.sync_to(conn, size)  # back-fills a tree that lags; refuses one that is ahead
+        root = ledger.tree.root(size, conn=conn)
+        last = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+        if last is not None:
+            if last.size > size:
+                raise LedgerError(f"checkpoint #{last.id} commits to {last.size} events but the ledger has only "
+                                  f"{size}: the ledger was truncated; run 'tilsyn verify'")
+            if last.size == size and bytes(last.root) == root:
+                return _row(last)
+        note = sign_note(checkpoint_body(ledger.origin, size, root), note_key_name(ledger.origin), signer.private_key)
+        created = timefmt.now()
+        result = conn.execute(checkpoints.insert().values(size=size, root=root, note=note, created_at=created))
+        return StoredCheckpoint(result.inserted_primary_key[0], size, root, note, created)
+
+
+# -- verification ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CheckpointProblem:
+    """Something wrong with a checkpoint; ``seq`` is where it shows in the ledger."""
+
+    checkpoint_id: int | None
+    seq: int
+    message: str
+
+
+@dataclass
+class CheckpointReport:
+    """The outcome of :func:`verify_checkpoints`."""
+
+    checkpoints: int = 0
+    ledger_size: int = 0
+    latest: StoredCheckpoint | None = None
+    problems: list[CheckpointProblem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "count": self.checkpoints, "ledger_size": self.ledger_size,
+                "latest": self.latest.to_dict() if self.latest else None,
+                "problems": [{"checkpoint": p.checkpoint_id, "seq": p.seq, "message": p.message}
+                             for p in self.problems]}
+
+
+def _genesis(conn) -> tuple[bytes, str]:
+    """The authority public key and origin, read from the genesis record's own bytes."""
+    row = conn.execute(sa.select(events.c.record).where(events.c.seq == 1)).first()
+    if row is None:
+        raise ValueError("there is no genesis record (seq 1)")
+    stmt = decode_statement(decode_record(bytes(row.record)).statement)
+    if stmt.type != identity.GENESIS:
+        raise ValueError("the record at seq 1 is not the genesis event")
+    pub = base64.b64decode(stmt.payload["public_key"], validate=True)
+    if len(pub) != 32:
+        raise ValueError("the genesis public key is not 32 bytes")
+    return pub, stmt.payload.get("origin") or ""
+
+
+def _records(conn, limit: int, chunk: int = 20000):
+    """The first ``limit`` rows' record bytes in seq order (only that column: this pass reads them all)."""
+    last, left = 0, limit
+    while left > 0:
+        rows = conn.execute(sa.select(events.c.seq, events.c.record).where(events.c.seq > last)
+                            .order_by(events.c.seq).limit(min(chunk, left))).all()
+        if not rows:
+            return
+        for r in rows:
+            yield bytes(r.record)
+        last, left = rows[-1].seq, left - len(rows)
+
+
+def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
+    """Check every stored checkpoint against the ledger's record bytes. Never raises on tampering.
+
+    Per checkpoint: the note's signature under the genesis key, its origin, the stored copies of size
+    and root; size ≤ number of events (else the ledger was truncated); the root equals the root
+    recomputed from the record bytes at that size. Between consecutive checkpoints: a consistency
+    proof, built from the records and verified against both signed roots.
+    """
+    report = CheckpointReport()
+    store = ledger.store
+    if not _table_exists(store):
+        with store.reading() as conn:
+            report.ledger_size = store.count(conn)
+        return report
+    with store.reading() as conn:
+        rows = [_row(r) for r in conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id))]
+        report.checkpoints, report.latest = len(rows), (rows[-1] if rows else None)
+        count = store.count(conn)
+        report.ledger_size = count
+        if not rows:
+            return report
+
+        def problem(cp: StoredCheckpoint, seq: int, message: str) -> None:
+            report.problems.append(CheckpointProblem(cp.id, seq, f"checkpoint #{cp.id} (size {cp.size}): {message}"))
+
+        try:
+            pub, origin = _genesis(conn)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, KeyError, TypeError) as e:
+            for cp in rows:
+                problem(cp, 1, f"cannot check its signature: {e}")
+            return report
+        # 1. Signatures and the signed tree heads.
+        heads: list[tuple[StoredCheckpoint, int, bytes]] = []
+        for cp in rows:
+            try:
+                body = parse_checkpoint(open_note(cp.note, note_key_name(origin), pub))
+            except CheckpointError as e:
+                problem(cp, max(min(cp.size, count), 1), f"the signed note does not verify under the authority key ({e})")
+                continue
+            if body.origin != origin:
+                problem(cp, max(min(body.size, count), 1), f"signed for origin {body.origin!r}, not this ledger's {origin!r}")
+                continue
+            if (body.size, body.root) != (cp.size, cp.root):
+                problem(cp, max(min(body.size, count), 1), "the stored size/root columns differ from the signed note")
+            heads.append((cp, body.size, body.root))
+        # 2. One pass over the records: roots at each size, plus the nodes the consistency proofs need.
+        pairs = [(a, b) for a, b in zip(heads, heads[1:])]
+        sizes = {n for _, n, _ in heads if 0 < n <= count}
+        top = max(sizes, default=0)
+        checkable = [(a, b) for a, b in pairs if 0 < a[1] <= b[1] <= count]
+        keep = nodes_needed(top, lambda t: [t.consistency_proof(a[1], b[1]) for a, b in checkable]) if top else set()
+        edge, roots = RightEdge(keep), {}
+        for record in _records(conn, top):
+            edge.add(leaf_hash(record))
+            if edge.size in sizes:
+                roots[edge.size] = edge.root()
+    for cp, n, root in heads:
+        if n > count:
+            problem(cp, count + 1, f"commits to {n} events but the ledger has only {count}: the ledger was truncated "
+                                   f"(events {count + 1}–{n} are missing)")
+        elif n == 0:
+            continue
+        elif roots.get(n) != root:
+            problem(cp, n, f"its root does not match the root recomputed from the first {n} records: "
+                           "events up to that size were altered, removed or reordered")
+    # 3. Consecutive checkpoints must extend one another.
+    for (a, na, ra), (b, nb, rb) in pairs:
+        if nb < na:
+            problem(b, nb + 1, f"is smaller than the earlier checkpoint #{a.id} (size {na}): the ledger shrank")
+            continue
+        if na == 0 or nb > count:
+            continue  # truncation is reported above; there is no proof from the empty tree
+        proof = answer_from(top, edge.kept, lambda t: t.consistency_proof(na, nb))
+        if not verify_consistency(na, nb, proof, ra, rb):
+            problem(b, na, f"is not an extension of checkpoint #{a.id} (size {na}): "
+                           "the history before it was rewritten in between")
+    report.problems.sort(key=lambda p: (p.seq, p.checkpoint_id or 0))
+    return report
+
+
+def merge_into(report: "Report", checkpoint_report: CheckpointReport) -> None:
+    """Add checkpoint problems to a kernel :class:`~tilsyn.ledger.verify.Report` (so ``ok`` covers both)."""
+    from .verify import Problem
+
+    for p in checkpoint_report.problems:
+        report.problems.append(Problem(p.seq, p.message))
+    if "checkpoints" not in report.checked:
+        report.checked.append("checkpoints")
+
+
+def verify_all(ledger: "Ledger", **kwargs) -> tuple["Report", CheckpointReport]:
+    """What ``tilsyn verify`` does: :func:`verify_ledger` plus :func:`verify_checkpoints`, merged.
+
+    The returned kernel report's ``ok`` is false if either found a problem.
+    """
+    from .verify import verify_ledger
+
+    report = verify_ledger(ledger.store, ledger.policy, **kwargs)
+    cps = verify_checkpoints(ledger)
+    merge_into(report, cps)
+    return report, cps

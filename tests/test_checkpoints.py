@@ -1,0 +1,146 @@
+"""Signed checkpoints: the authority's commitments to the tree, and what verification makes of them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from tilsyn.ledger import AuthorizationError, LedgerError, create_checkpoint, merkle, verify_all, verify_checkpoints
+from tilsyn.ledger.checkpoint import open_note, parse_checkpoint
+from tilsyn.ledger.checkpoints import list_checkpoints, note_key_name
+from tilsyn.ledger.envelope import leaf_hash
+from tilsyn.ledger.store import checkpoints, events
+
+AUTHORITY = "Socialtilsyn Øst"
+
+
+def visit(ledger, signer, n: int, stream: str = "tilbud/T-1001") -> None:
+    for i in range(n):
+        ledger.record(signer, stream, "test.Note/1", {"text": f"observation {i}"})
+
+
+def test_create_and_verify(ledger, keystore):
+    karen = ledger.signer("Karen", keystore)
+    visit(ledger, karen, 3)
+    first = create_checkpoint(ledger, ledger.authority_signer)
+    assert first.size == 5
+    assert first.root == merkle.root([e.record_bytes for e in ledger.read()])
+    # The note is a C2SP checkpoint signed with the genesis key under the origin's key name.
+    body = parse_checkpoint(open_note(first.note, note_key_name(ledger.origin), ledger.authority_signer.public_key))
+    assert (body.origin, body.size, body.root) == (ledger.origin, 5, first.root)
+    assert create_checkpoint(ledger, ledger.authority_signer) == first  # nothing new to commit to
+    visit(ledger, karen, 4)
+    second = create_checkpoint(ledger, ledger.authority_signer)
+    assert (second.id, second.size) != (first.id, first.size)
+    report = verify_checkpoints(ledger)
+    assert report.ok, report.problems
+    assert (report.checkpoints, report.ledger_size, report.latest) == (2, 9, second)
+    kernel, cps = verify_all(ledger)
+    assert kernel.ok and cps.ok and "checkpoints" in kernel.checked
+
+
+def test_only_the_authority_signs_checkpoints(ledger, keystore):
+    with pytest.raises(AuthorizationError, match="genesis key"):
+        create_checkpoint(ledger, ledger.signer("Karen", keystore))
+
+
+def test_a_tampered_note_is_reported(ledger, keystore):
+    visit(ledger, ledger.signer("Karen", keystore), 2)
+    cp = create_checkpoint(ledger, ledger.authority_signer)
+    forged = cp.note.replace(f"\n{cp.size}\n", f"\n{cp.size - 1}\n", 1)
+    with ledger.store.engine.begin() as conn:
+        conn.execute(checkpoints.update().where(checkpoints.c.id == cp.id).values(note=forged))
+    report = verify_checkpoints(ledger)
+    assert not report.ok
+    assert "does not verify under the authority key" in report.problems[0].message
+
+
+def test_a_root_that_no_longer_matches_is_reported(ledger, keystore):
+    visit(ledger, ledger.signer("Karen", keystore), 4)
+    cp = create_checkpoint(ledger, ledger.authority_signer)
+    with ledger.store.engine.begin() as conn:  # rewrite one record and its leaf hash consistently
+        rec = bytes(conn.execute(sa.select(events.c.record).where(events.c.seq == 4)).scalar())
+        altered = rec.replace(b'"seq":4', b'"seq":4 ')
+        conn.execute(events.update().where(events.c.seq == 4).values(record=altered, leaf_hash=leaf_hash(altered)))
+    report = verify_checkpoints(ledger)
+    assert [p.checkpoint_id for p in report.problems] == [cp.id]
+    assert "does not match the root recomputed" in report.problems[0].message
+    kernel, _ = verify_all(ledger)
+    assert not kernel.ok
+
+
+def test_a_truncated_ledger_is_reported(ledger, keystore):
+    visit(ledger, ledger.signer("Karen", keystore), 5)
+    cp = create_checkpoint(ledger, ledger.authority_signer)
+    with ledger.store.engine.begin() as conn:  # drop the last two events and their tree nodes: no trace left
+        conn.execute(events.delete().where(events.c.seq > cp.size - 2))
+        conn.execute(sa.text("DELETE FROM merkle_nodes"))
+    report = verify_checkpoints(ledger)
+    assert not report.ok
+    msg = report.problems[0].message
+    assert "truncated" in msg and f"commits to {cp.size} events but the ledger has only {cp.size - 2}" in msg
+    with pytest.raises(LedgerError, match="truncated"):
+        create_checkpoint(ledger, ledger.authority_signer)
+
+
+def test_consecutive_checkpoints_must_extend_one_another(ledger, keystore):
+    karen = ledger.signer("Karen", keystore)
+    visit(ledger, karen, 3)
+    create_checkpoint(ledger, ledger.authority_signer)
+    visit(ledger, karen, 3)
+    later = create_checkpoint(ledger, ledger.authority_signer)
+    # Swap in an older, genuine-looking checkpoint after the newer one: the ledger appears to shrink.
+    older = list_checkpoints(ledger)[0]
+    with ledger.store.engine.begin() as conn:
+        conn.execute(checkpoints.insert().values(size=older.size, root=older.root, note=older.note,
+                                                 created_at=later.created_at))
+    report = verify_checkpoints(ledger)
+    assert any("the ledger shrank" in p.message for p in report.problems)
+
+
+# -- through the command line ------------------------------------------------------------------
+@pytest.fixture
+def run(ledger, db_url, keystore, policy, monkeypatch):
+    """Invoke ``tilsyn`` on the fixture ledger, with the kernel test policy instead of the plugins'."""
+    from tilsyn.cli.context import AppContext
+    from tilsyn.cli.main import cli
+
+    monkeypatch.setattr(AppContext, "policy", lambda self: policy)
+
+    def invoke(*args: str):
+        return CliRunner().invoke(cli, ["--db", db_url, "--home", str(keystore.home), *args])
+    return invoke
+
+
+def test_cli_checkpoint_and_verify(run, ledger, keystore):
+    visit(ledger, ledger.signer("Karen", keystore), 3)
+    refused = run("--as", "Karen", "checkpoint")
+    assert refused.exit_code == 2 and "genesis key" in refused.stderr
+    made = run("--as", AUTHORITY, "checkpoint", "--json")
+    assert made.exit_code == 0, made.output
+    cp = json.loads(made.stdout)
+    assert cp["size"] == 5 and cp["new"] and cp["note"].startswith(ledger.origin + "\n5\n")
+    again = run("--as", AUTHORITY, "checkpoint")
+    assert again.exit_code == 0 and "already covers" in again.stdout
+    ok = run("verify", "--json")
+    assert ok.exit_code == 0, ok.output
+    report = json.loads(ok.stdout)
+    assert report["ok"] and report["checkpoints"]["count"] == 1 and report["checkpoints"]["ok"]
+    human = run("verify")
+    assert human.exit_code == 0 and "1 signed checkpoint matches the ledger" in human.stdout
+
+
+def test_cli_verify_fails_on_a_truncated_ledger(run, ledger, keystore):
+    visit(ledger, ledger.signer("Karen", keystore), 3)
+    assert run("--as", AUTHORITY, "checkpoint").exit_code == 0
+    with ledger.store.engine.begin() as conn:
+        conn.execute(events.delete().where(events.c.seq == 5))
+        conn.execute(sa.text("DELETE FROM merkle_nodes"))
+    result = run("verify")
+    assert result.exit_code == 1
+    assert "FAILED at seq 5: checkpoint #1 (size 5)" in result.stderr and "truncated" in result.stderr
+    as_json = json.loads(run("verify", "--json").stdout)
+    assert not as_json["ok"] and not as_json["checkpoints"]["ok"]
