@@ -12,6 +12,9 @@ from tilsyn.ledger import KeyStore, Ledger, Policy, Signer
 from tilsyn.ledger.errors import AuthorizationError
 
 DEFAULT_DB = "tilsyn.db"
+SETTINGS_FILE = "tilsyn.toml"
+PERSONAL_DATA_READERS = frozenset({"tilsynskonsulent", "tilsynsleder"})
+"""Roles that may read citizens' personal data in clear."""
 
 
 @dataclass
@@ -37,20 +40,34 @@ class AppContext:
 
         return build_policy()
 
+    def kek(self) -> bytes | None:
+        """The operator's key-encryption key for personal data, if one is configured."""
+        from tilsyn.ledger.personal import load_kek
+
+        return load_kek(self.keystore.home, required=False)
+
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = Ledger.open(self.db, self.policy())
+            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek())
         return self._ledger
 
     def plugins(self):
-        from tilsyn.plugins.manager import default_plugins
+        """The installed plugins, with operator settings from ./tilsyn.toml ([settings] table) if present."""
+        from tilsyn.plugins.manager import default_plugins, read_settings
 
-        return default_plugins()
+        return default_plugins(read_settings(SETTINGS_FILE))
 
-    def supervision(self):
+    def supervision(self, *, reading: bool = False):
+        """The domain service. For ``reading``, personal data is shown only to a reader who proves
+        (by their key file) to be a tilsynskonsulent or tilsynsleder; everyone else sees placeholders."""
         from tilsyn.standards.service import Supervision
 
-        return Supervision(self.ledger(), self.plugins())
+        may_see = False
+        if reading and self.actor:
+            signer = self.signer()
+            info = self.ledger().registry().keys[signer.key_id]
+            may_see = bool(info.roles & PERSONAL_DATA_READERS)
+        return Supervision(self.ledger(), self.plugins(), may_see_personal=may_see or not reading)
 
     def signer(self) -> Signer:
         if not self.actor:

@@ -25,12 +25,18 @@ def init(app: AppContext, authority: str, origin: str | None, as_json: bool) -> 
                                  policy=app.policy(), origin=origin)
     app._ledger = ledger
     path = app.keystore.path(signer.key_id)
+    from tilsyn.ledger.personal import create_kek_file
+
+    kek_path = create_kek_file(app.keystore.home)
     if as_json:
         emit_json({"db": ledger.store.display_url(), "authority": authority, "key_id": signer.key_id,
-                   "key_file": str(path), "origin": ledger.origin})
+                   "key_file": str(path), "origin": ledger.origin, "kek_file": str(kek_path) if kek_path else None})
         return
     console.print(f"Created ledger at [bold]{ledger.store.display_url()}[/] (origin {ledger.origin})")
     console.print(f"Authority [bold]{authority}[/] holds key {signer.key_id} (role admin); private key: {path}")
+    if kek_path:
+        console.print(f"Created a key-encryption key for personal data at {kek_path} (mode 0600); keep it safe and "
+                      f"backed up, or set $TILSYN_KEK / $TILSYN_KEK_FILE instead")
 
 
 @click.command()
@@ -76,6 +82,10 @@ def verify(app: AppContext, as_json: bool) -> None:
         emit_json(report.to_dict() | extra)
     elif report.ok:
         console.print(f"ok: {report.events} events verified; head {report.head_hash}")
+        if extra.get("checkpoints", {}).get("count"):
+            n = extra["checkpoints"]["count"]
+            console.print(f"ok: {n} signed checkpoint{'s match' if n != 1 else ' matches'} the ledger"
+                          + (" and they extend one another" if n > 1 else ""))
     else:
         first = report.first
         sys.stderr.write(f"FAILED at seq {first.seq}: {first.message}\n")
@@ -87,7 +97,11 @@ def verify(app: AppContext, as_json: bool) -> None:
 
 def _extra_checks(app: AppContext, ledger: Ledger, report) -> dict:
     """Later layers (checkpoints) add their checks here; the kernel report stays the base."""
-    return {}
+    from tilsyn.ledger.checkpoints import merge_into, verify_checkpoints
+
+    checkpoints = verify_checkpoints(ledger)
+    merge_into(report, checkpoints)  # a checkpoint problem fails verify like any other, with its own line
+    return {"checkpoints": checkpoints.to_dict()}
 
 
 COMMANDS = [init, log, verify]

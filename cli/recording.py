@@ -166,6 +166,10 @@ def observe(app, tilbud_id, marker, source, method, text, element, visit_id, sub
            f"observation for marker {marker}")
 
 
+def _subject(value: str | None) -> dict[str, str]:
+    return {"subject": value} if value else {}
+
+
 def _standard(value: str | None) -> dict[str, str]:
     if not value:
         return {}
@@ -183,13 +187,14 @@ def assess() -> None:
 @click.argument("marker", metavar="MARKER")
 @click.argument("verdict", type=DanishChoice(ev.MARKER_VERDICTS))
 @click.option("--reason", required=True, help="Why (faglig begrundelse).")
+@click.option("--subject", metavar="SUBJECT", help="Data subject the reason describes (sealed as personal data).")
 @click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
 @recording
 @pass_app
-def assess_marker(app, tilbud_id, marker, verdict, reason, standard, occurred_at, as_json):
+def assess_marker(app, tilbud_id, marker, verdict, reason, subject, standard, occurred_at, as_json):
     """Assess MARKER of TILBUD."""
     record(app, tilbud_id, ev.MARKER_ASSESSED, {"marker": marker, "verdict": verdict, "reason": reason,
-                                                **_standard(standard)}, occurred_at, as_json,
+                                                **_subject(subject), **_standard(standard)}, occurred_at, as_json,
            f"marker {marker}: {verdict}")
 
 
@@ -198,13 +203,14 @@ def assess_marker(app, tilbud_id, marker, verdict, reason, standard, occurred_at
 @click.argument("criterion", metavar="CRITERION")
 @click.argument("verdict", type=DanishChoice(ev.CRITERION_VERDICTS))
 @click.option("--reason", required=True, help="The faglig begrundelse, naming the markers present, absent or not applicable.")
+@click.option("--subject", metavar="SUBJECT", help="Data subject the reason describes (sealed as personal data).")
 @click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
 @recording
 @pass_app
-def assess_criterion(app, tilbud_id, criterion, verdict, reason, standard, occurred_at, as_json):
+def assess_criterion(app, tilbud_id, criterion, verdict, reason, subject, standard, occurred_at, as_json):
     """Assess CRITERION of TILBUD."""
     record(app, tilbud_id, ev.CRITERION_ASSESSED, {"criterion": criterion, "verdict": verdict, "reason": reason,
-                                                   **_standard(standard)}, occurred_at, as_json,
+                                                   **_subject(subject), **_standard(standard)}, occurred_at, as_json,
            f"criterion {criterion}: {verdict}")
 
 
@@ -213,11 +219,12 @@ def assess_criterion(app, tilbud_id, criterion, verdict, reason, standard, occur
 @click.argument("colour", metavar="grøn|gul|rød", type=DanishChoice(ev.RISK_COLOURS))
 @click.option("--reason", required=True, help="Why this risk colour.")
 @click.option("--criterion", metavar="ID", help="Categorise one criterion instead of the whole tilbud.")
+@click.option("--subject", metavar="SUBJECT", help="Data subject the reason describes (sealed as personal data).")
 @recording
 @pass_app
-def risk(app, tilbud_id, colour, reason, criterion, occurred_at, as_json):
+def risk(app, tilbud_id, colour, reason, criterion, subject, occurred_at, as_json):
     """Set the risk colour (risikokategori) of TILBUD."""
-    payload = {"colour": colour, "reason": reason, **({"criterion": criterion} if criterion else {})}
+    payload = {"colour": colour, "reason": reason, **({"criterion": criterion} if criterion else {}), **_subject(subject)}
     record(app, tilbud_id, ev.RISK, payload, occurred_at, as_json, f"risk {colour}")
 
 

@@ -9,7 +9,6 @@ from rich.table import Table
 from rich.text import Text
 
 from tilsyn.standards.service import parse_as_of
-from tilsyn.standards.summary import summarise
 
 from .context import AppContext, pass_app
 from .output import console, emit_json
@@ -38,10 +37,10 @@ def _findings_today(state, as_of) -> date | None:
 @pass_app
 def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) -> None:
     """The current state of TILBUD: verdicts by theme, fornøden kvalitet, risk, decisions, plan, indikatorer."""
-    sup = app.supervision()
+    sup = app.supervision(reading=True)
     parse_as_of(as_of)  # a bad --as-of is an error before anything is read
     state = sup.state(tilbud_id, as_of=as_of)
-    summary = summarise(state, sup.catalog)
+    summary = sup.summary(state)
     findings = sup.findings(state, _findings_today(state, as_of))
     if as_json:
         emit_json(summary | {"findings": [f.to_dict() for f in findings]})
@@ -125,7 +124,7 @@ def _print_findings(findings) -> None:
 @pass_app
 def findings(app: AppContext, tilbud_id: str | None, as_of: str | None, as_json: bool) -> None:
     """What the rule plugins report for TILBUD (or every tilbud). Findings advise; they never refuse."""
-    sup = app.supervision()
+    sup = app.supervision(reading=True)
     ids = [tilbud_id] if tilbud_id else sup.tilbud_ids()
     out = {}
     for t in ids:
@@ -145,20 +144,28 @@ def findings(app: AppContext, tilbud_id: str | None, as_of: str | None, as_json:
 @pass_app
 def history(app: AppContext, tilbud_id: str, as_json: bool) -> None:
     """Every event of TILBUD in order, with who, when, and what corrected what."""
-    sup = app.supervision()
+    sup = app.supervision(reading=True)
     state = sup.state(tilbud_id)
-    events = list(app.ledger().read(stream=f"tilbud/{tilbud_id}"))
+    events = [_revealed(sup, e) for e in app.ledger().read(stream=f"tilbud/{tilbud_id}")]
     if as_json:
-        emit_json([e.to_dict() | {"withdrawn_by": state.withdrawn.get(e.seq)} for e in events])
+        emit_json([e | {"withdrawn_by": state.withdrawn.get(e["seq"])} for e in events])
         return
     table = Table("seq", "occurred", "recorded", "actor", "type", "what", box=None, header_style="bold")
     for e in events:
-        what = _describe(e.payload)
-        if e.seq in state.withdrawn:
-            what = f"[strike]{what}[/] (rettet ved seq {state.withdrawn[e.seq]})"
-        table.add_row(str(e.seq), e.occurred_at[:16].replace("T", " "), e.recorded_at[:16].replace("T", " "), e.actor,
-                      e.type.split("/")[0], what)
+        what = _describe(e["payload"])
+        if e["seq"] in state.withdrawn:
+            what = f"[strike]{what}[/] (rettet ved seq {state.withdrawn[e['seq']]})"
+        table.add_row(str(e["seq"]), e["occurred_at"][:16].replace("T", " "), e["recorded_at"][:16].replace("T", " "),
+                      e["actor"], e["type"].split("/")[0], what)
     console.print(table)
+
+
+def _revealed(sup, event) -> dict:
+    """An event as JSON with its personal fields shown as this reader may see them."""
+    d = event.to_dict()
+    tilbud, version = event.stream.split("/", 1)[1], event.statement.stream_version
+    d["payload"] = {name: sup.reveal_value(tilbud, value, version, name) for name, value in d["payload"].items()}
+    return d
 
 
 def _describe(p: dict) -> str:
@@ -166,7 +173,9 @@ def _describe(p: dict) -> str:
             "visit", "corrects", "decision", "date", "name", "source", "method")
     parts = [f"{k}={','.join(p[k]) if isinstance(p[k], list) else p[k]}" for k in keys if p.get(k) not in (None, [], "")]
     text = p.get("reason") or p.get("text") or p.get("emne") or p.get("resultat") or ""
-    return " ".join(parts) + (f" «{text[:60]}»" if text else "")
+    if text and not text.startswith("«"):  # placeholders for personal data come quoted already
+        text = f"«{text[:60]}»"
+    return " ".join(parts) + (f" {text}" if text else "")
 
 
 COMMANDS = [status, findings, history]

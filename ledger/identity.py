@@ -41,6 +41,17 @@ class KeyInfo:
     revoke_reason: str | None = None
     granted_seqs: dict[str, int] = field(default_factory=dict)
 
+    def roles_at(self, seq: int) -> set[str]:
+        """The roles this key held when the event at ``seq`` was appended (empty if not yet registered)."""
+        if seq <= self.registered_seq and self.registered_seq != 1:
+            return set()
+        return {r for r in self.roles if self.granted_seqs.get(r, self.registered_seq) < seq or seq == 1}
+
+    def valid_at(self, seq: int) -> bool:
+        """Registered before ``seq`` (or at it, for the genesis key) and not revoked before it."""
+        registered = self.registered_seq < seq or self.registered_seq == seq == 1
+        return registered and (self.revoked_seq is None or self.revoked_seq > seq)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "key_id": self.key_id, "actor": self.actor,

@@ -24,9 +24,11 @@ from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_st
 from .errors import AuthorizationError, ConflictError, LedgerError, StoreError, ValidationError
 from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .keys import KeyStore
-from .policy import Policy
+from .personal import SubjectVault
+from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .signing import SignedStatement, Signer
 from .store import Store, StoredEvent
+from .tree import LedgerTree
 
 
 @dataclass(frozen=True)
@@ -82,20 +84,27 @@ class Event:
 class Ledger:
     """A tamper-evident, append-only ledger of signed events. Open with :meth:`open` or :meth:`init`."""
 
-    def __init__(self, store: Store, policy: Policy | None = None):
+    def __init__(self, store: Store, policy: Policy | None = None, kek: bytes | None = None):
         self.store = store
         self.policy = policy or Policy()
+        self.vault = SubjectVault(store, kek)  # per-subject keys for personal fields (personal.py)
         self._registry = KeyRegistry()
         self._append_hooks: list = []
+        self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
+        self.add_append_hook(self.tree.on_append)
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, policy: Policy | None = None) -> "Ledger":
-        """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+    def open(cls, url: str, policy: Policy | None = None, kek: bytes | None = None) -> "Ledger":
+        """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``).
+
+        ``kek`` is the operator's key-encryption key for personal data (see personal.py); without it
+        events with personal fields can neither be recorded nor read in clear.
+        """
         store = Store.connect(url)
         if not store.has_schema():
             raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
-        ledger = cls(store, policy)
+        ledger = cls(store, policy, kek)
         ledger._refresh_registry()
         if not ledger._registry.keys:
             raise StoreError(f"the ledger at {store.display_url()} has no genesis event")
@@ -105,6 +114,7 @@ class Ledger:
     def init(
         cls, url: str, authority: str, keystore: KeyStore, *, passphrase: str | None = None,
         policy: Policy | None = None, origin: str | None = None, occurred_at: str | None = None,
+        kek: bytes | None = None,
     ) -> tuple["Ledger", Signer]:
         """Create a new ledger: schema, an authority key with role ``admin``, and the genesis event.
 
@@ -116,7 +126,7 @@ class Ledger:
                 if store.head(conn) is not None:
                     raise StoreError(f"a ledger already exists at {store.display_url()}; nothing was changed")
         store.create_schema()
-        ledger = cls(store, policy)
+        ledger = cls(store, policy, kek)
         private = keys.generate()
         signer = Signer(authority, private)
         ledger_id = str(uuid.uuid4())
@@ -226,16 +236,57 @@ class Ledger:
     # -- appending -----------------------------------------------------------------------------
     def statement(
         self, signer: Signer, stream: str, type: str, payload: dict[str, Any], *,
-        occurred_at: str | None = None, stream_version: int | None = None,
+        occurred_at: str | None = None, stream_version: int | None = None, seal: bool = True,
     ) -> Statement:
-        """Build a statement for ``signer`` at the stream's next version (or the one given)."""
+        """Build a statement for ``signer`` at the stream's next version (or the one given).
+
+        Personal fields are sealed for the payload's data subject unless ``seal`` is False (then the
+        caller must call :meth:`seal` before signing, e.g. after guards have read the plain text).
+        """
         if stream_version is None:
             stream_version = self.stream_version(stream) + 1
         stmt = make_statement(stream=stream, stream_version=stream_version, type=type,
                               occurred_at=occurred_at or timefmt.now(), actor=signer.actor,
                               key_id=signer.key_id, payload=payload)
         self.policy.validate_payload(stmt.type, stmt.payload)
-        return stmt
+        return self.seal(stmt) if seal else stmt
+
+    def seal(self, statement: Statement) -> Statement:
+        """Encrypt the statement's personal fields for its data subject (a no-op without a subject)."""
+        subject = statement.payload.get(SUBJECT_FIELD)
+        fields = self.policy.get(statement.type).personal_fields
+        if not subject or not fields:
+            return statement
+        payload = dict(statement.payload)
+        for name in fields:
+            value = payload.get(name)
+            if isinstance(value, str) and not value.startswith("tilsyn-enc:"):
+                payload[name] = self.vault.seal(value, subject, statement.stream, statement.stream_version, name)
+        return msgspec.structs.replace(statement, payload=payload)
+
+    def reveal(self, value: Any, stream: str, stream_version: int, field: str) -> Any:
+        """The plain text of a sealed field in its event's context (raises if erased or moved)."""
+        if isinstance(value, str) and value.startswith("tilsyn-enc:"):
+            return self.vault.open(value, stream, stream_version, field)
+        return value
+
+    def erase_subject(self, signer: Signer, subject: str, reason: str, *, occurred_at: str | None = None) -> Event:
+        """Destroy ``subject``'s key and append the signed erasure event, in one transaction.
+
+        The events that carry the subject's data stay exactly as they were; every signature, hash and
+        proof still verifies, but the sealed fields can never be opened again.
+        """
+        if not reason.strip():
+            raise ValidationError("an erasure needs a legal reason, e.g. 'GDPR art. 17'")
+        row = self.vault.status(subject)
+        if row is not None and row.wrapped is None:
+            raise ValidationError(f"{subject!r} was erased already ({row.erased_at[:10]}, seq {row.erase_seq})")
+        stmt = self.statement(signer, SUBJECTS_STREAM, SUBJECT_ERASED, {"subject": subject, "reason": reason},
+                              occurred_at=occurred_at)
+        event = self.append(signer.sign(stmt), within=lambda conn, out: self.vault.destroy(
+            conn, subject, reason, out[0].seq, out[0].recorded_at))[0]
+        self.vault.scrub()
+        return event
 
     def record(
         self, signer: Signer, stream: str, type: str, payload: dict[str, Any], *,
@@ -245,9 +296,11 @@ class Ledger:
         stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at, stream_version=stream_version)
         return self.append(signer.sign(stmt))[0]
 
-    def append(self, items: SignedStatement | Sequence[SignedStatement]) -> list[Event]:
+    def append(self, items: SignedStatement | Sequence[SignedStatement], *, within=None) -> list[Event]:
         """Append one signed statement or a batch, atomically. Returns the events as stored.
 
+        ``within(conn, events)``, if given, runs inside the same transaction after the insert (an erasure
+        destroys its key there, so event and destruction commit together or not at all).
         Raises :class:`ValidationError`, :class:`AuthorizationError` or :class:`ConflictError`; on any
         error nothing is written.
         """
@@ -271,8 +324,9 @@ class Ledger:
             first_version: dict[str, int] = {}
             for item in batch:
                 first_version.setdefault(item.statement.stream, item.statement.stream_version)
+            current_versions = self.store.stream_versions(conn, list(first_version))
             for stream, version in first_version.items():
-                current = self.store.stream_version(conn, stream)
+                current = current_versions[stream]
                 if current != version - 1:
                     raise ConflictError(stream, version - 1, current)
             seq = head.seq if head else 0
@@ -307,6 +361,8 @@ class Ledger:
             self.store.insert(conn, rows)
             for hook in self._append_hooks:
                 hook(conn, out)
+            if within is not None:
+                within(conn, out)
         self._registry = registry
         return out
 

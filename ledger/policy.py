@@ -7,6 +7,7 @@ append and reported by verification.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -14,6 +15,42 @@ import msgspec
 
 from .errors import ValidationError
 from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, ROLE_GRANTED
+
+SUBJECT_ERASED = "ledger.SubjectErased/1"
+SUBJECTS_STREAM = "ledger/subjects"
+SUBJECT_FIELD = "subject"
+"""The payload field naming the data subject whose personal fields an event carries."""
+
+
+class SubjectErased(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A data subject's key was destroyed; their personal data can no longer be read."""
+
+    subject: str
+    reason: str
+
+
+@functools.lru_cache(maxsize=None)  # msgspec.inspect is slow (~0.4 ms) and this runs for every statement
+def personal_fields(schema: type | None) -> tuple[str, ...]:
+    """Fields a schema marks as personal with ``msgspec.Meta(extra={"personal": True})``."""
+    if schema is None:
+        return ()
+    out = []
+    for f in msgspec.inspect.type_info(schema).fields:
+        t = f.type
+        while True:
+            if isinstance(t, msgspec.inspect.Metadata):
+                if (t.extra or {}).get("personal"):
+                    out.append(f.name)
+                    break
+                t = t.type
+            elif isinstance(t, msgspec.inspect.UnionType):
+                nested = [x for x in t.types if isinstance(x, msgspec.inspect.Metadata)]
+                if nested and (nested[0].extra or {}).get("personal"):
+                    out.append(f.name)
+                break
+            else:
+                break
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -26,6 +63,11 @@ class EventType:
     description: str = ""
     owner: str = "ledger"
 
+    @property
+    def personal_fields(self) -> tuple[str, ...]:
+        """Payload fields sealed for the event's data subject (see personal.py)."""
+        return personal_fields(self.schema)
+
 
 class Policy:
     """A registry of event types. Build one per ledger; plugins add their types to it."""
@@ -34,6 +76,8 @@ class Policy:
         self.types: dict[str, EventType] = {}
         for name in (GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED):
             self.register(EventType(name, frozenset({"admin"}), description="key management"))
+        self.register(EventType(SUBJECT_ERASED, frozenset({"tilsynsleder", "admin"}), SubjectErased,
+                                description="erasure of a data subject's personal data"))
 
     def register(self, event_type: EventType) -> None:
         """Add an event type; registering one name twice with different rules is an error."""

@@ -19,6 +19,8 @@ from .model import TILBUD_TYPES
 Date = Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date YYYY-MM-DD")]
 Text = Annotated[str, msgspec.Meta(min_length=1)]
 Id = Annotated[str, msgspec.Meta(pattern=r"^[^\s/]{1,100}$")]
+Personal = Annotated[str, msgspec.Meta(min_length=1, extra={"personal": True})]
+"""Free text that may describe a person: sealed for the event's ``subject`` when one is named."""
 
 TilbudType = Literal["døgntilbud", "dagtilbud", "ambulant", "krisecenter"]
 assert set(TilbudType.__args__) == set(TILBUD_TYPES)
@@ -86,7 +88,7 @@ class ObservationRecorded(StandardRef):
     marker: Id
     source: Text
     method: Text
-    text: Text
+    text: Personal
     element: Id | None = None
     visit: Id | None = None
     subject: Id | None = None
@@ -97,7 +99,8 @@ class MarkerAssessed(StandardRef):
 
     marker: Id
     verdict: MarkerVerdict
-    reason: Text
+    reason: Personal
+    subject: Id | None = None
 
 
 class CriterionAssessed(StandardRef):
@@ -105,15 +108,17 @@ class CriterionAssessed(StandardRef):
 
     criterion: Id
     verdict: CriterionVerdict
-    reason: Text
+    reason: Personal
+    subject: Id | None = None
 
 
 class RiskCategorised(StandardRef):
     """*Risikokategori*: grøn / gul / rød for the tilbud (or one criterion), with the reason."""
 
     colour: RiskColour
-    reason: Text
+    reason: Personal
     criterion: Id | None = None
+    subject: Id | None = None
 
 
 class DecisionIssued(StandardRef):

@@ -16,7 +16,7 @@ import msgspec
 
 from . import events as ev
 
-PROJECTION_VERSION = 1
+PROJECTION_VERSION = 2
 """Bump when the fold changes, so stale snapshots are ignored."""
 
 
@@ -27,6 +27,7 @@ class Provenance(msgspec.Struct, kw_only=True):
     actor: str
     occurred_at: str
     recorded_at: str
+    stream_version: int = 0  # with the stream, the context a sealed personal field is bound to
 
 
 class Visit(Provenance, kw_only=True):
@@ -54,9 +55,10 @@ class Assessment(Provenance, kw_only=True):
 
     subject: str  # marker id, criterion id, or "" for the whole tilbud
     verdict: str
-    reason: str
+    reason: str  # sealed if ``data_subject`` is set (personal data)
     standard: str = ""
     standard_version: str = ""
+    data_subject: str | None = None
 
 
 class Decision(Provenance, kw_only=True):
@@ -194,8 +196,9 @@ class TilbudState(msgspec.Struct, kw_only=True):
         return a is not None and a.plan_revision == self.plan_revision and bool(self.plan())
 
     def item_approved(self, item: PlanItem) -> bool:
-        """An item counts as approved if a live approval came after it was added."""
-        return any(self.live(a.seq) and a.seq > item.seq for a in self.approvals)
+        """An item counts as approved if a live approval came after its last live change."""
+        changed = max([item.seq, *(r.seq for r in item.revisions if self.live(r.seq))])
+        return any(self.live(a.seq) and a.seq > changed for a in self.approvals)
 
     def live_checks(self) -> list[IndikatorCheck]:
         return [c for c in self.indikator_checks if self.live(c.seq)]
@@ -228,7 +231,8 @@ class EventView(msgspec.Struct, frozen=True):
 
 
 def _prov(e: EventView) -> dict[str, Any]:
-    return {"seq": e.seq, "actor": e.actor, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at}
+    return {"seq": e.seq, "actor": e.actor, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
+            "stream_version": e.stream_version}
 
 
 def apply(state: TilbudState, e: EventView) -> TilbudState:
@@ -263,15 +267,15 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
     elif type == ev.MARKER_ASSESSED:
         state.markers.setdefault(p["marker"], []).append(Assessment(
             **prov, subject=p["marker"], verdict=p["verdict"], reason=p["reason"], standard=p["standard"],
-            standard_version=p["standard_version"]))
+            standard_version=p["standard_version"], data_subject=p.get("subject")))
     elif type == ev.CRITERION_ASSESSED:
         state.criteria.setdefault(p["criterion"], []).append(Assessment(
             **prov, subject=p["criterion"], verdict=p["verdict"], reason=p["reason"], standard=p["standard"],
-            standard_version=p["standard_version"]))
+            standard_version=p["standard_version"], data_subject=p.get("subject")))
     elif type == ev.RISK:
         state.risks.append(Assessment(**prov, subject=p.get("criterion") or "", verdict=p["colour"],
                                       reason=p["reason"], standard=p["standard"],
-                                      standard_version=p["standard_version"]))
+                                      standard_version=p["standard_version"], data_subject=p.get("subject")))
     elif type == ev.DECISION_ISSUED:
         basis = {}
         for c in p["criteria"]:
@@ -321,6 +325,17 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
                                                 replaced=replacement is not None))
         if target in state.plan_items_seqs():
             state.plan_revision += 1
+        # Withdrawing a closing event (visit completed/aborted, decision lifted/fulfilled, a result)
+        # re-opens what it closed.
+        for v in state.visits:
+            if v.closed_seq == target:
+                v.status, v.closed_seq, v.abort_reason = "i gang", None, None
+        for d in state.decisions:
+            if d.closed_seq == target:
+                d.status, d.closed_seq, d.closed_reason = "åben", None, None
+        for i in state.plan_items.values():
+            if i.result_seq == target:
+                i.result, i.result_seq = None, None
         if replacement is not None:
             # The replacement stands in the corrected event's place from this position on.
             _apply_payload(state, state.types[target], replacement, e)
@@ -346,8 +361,8 @@ _decoder = msgspec.json.Decoder(TilbudState)
 
 
 def dump(state: TilbudState) -> bytes:
-    """Snapshot bytes of a state."""
-    return _encoder.encode(state)
+    """Snapshot bytes of a state (int dict keys, e.g. seqs, become strings; ``load`` turns them back)."""
+    return _encoder.encode(msgspec.to_builtins(state, str_keys=True))
 
 
 def load(data: bytes) -> TilbudState:

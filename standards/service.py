@@ -15,15 +15,16 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
 
 import msgspec
-from tilsyn.ledger import Event, Ledger, Signer, ValidationError
+from tilsyn.ledger import Event, Ledger, LedgerError, Signer, ValidationError
 from tilsyn.ledger import timefmt
+from tilsyn.ledger.personal import is_sealed, sealed_subject
 from tilsyn.ledger.envelope import Statement
 
 from . import events as ev
 from .projection import EventView, TilbudState, apply, dump, fold, load
 from .rules import Finding
 from .snapshots import SNAPSHOT_EVERY, SnapshotCache
-from .summary import quality_model_of
+from .summary import quality_model_of, summarise
 
 
 class Refused(ValidationError):
@@ -67,11 +68,50 @@ def parse_as_of(value: str | int | None) -> tuple[int | None, str | None]:
 class Supervision:
     """The domain's front door over a :class:`Ledger` and the loaded plugins."""
 
-    def __init__(self, ledger: Ledger, plugins: Any):
+    def __init__(self, ledger: Ledger, plugins: Any, *, may_see_personal: bool = True):
         self.ledger = ledger
         self.plugins = plugins
         self.catalog = plugins.catalog
         self.snapshots = SnapshotCache(ledger.store)
+        self.may_see_personal = may_see_personal
+
+    # -- personal data -------------------------------------------------------------------------
+    def reveal(self, tilbud: str, fact: Any, field: str) -> str:
+        """A projected fact's field for display (see :meth:`reveal_value`)."""
+        return self.reveal_value(tilbud, getattr(fact, field), fact.stream_version, field)
+
+    def reveal_value(self, tilbud: str, value: Any, stream_version: int, field: str) -> Any:
+        """A field for display: plain text, or a placeholder saying why it cannot be shown.
+
+        Decryption happens here, in memory, for the reader at hand; states and snapshots only ever hold
+        the sealed form.
+        """
+        if not is_sealed(value):
+            return value
+        subject = sealed_subject(value)
+        row = self.ledger.vault.status(subject)
+        if row is not None and row.wrapped is None:
+            return f"«slettet {row.erased_at[:10]}, {row.erase_reason}»"
+        if not self.may_see_personal:
+            return "«personoplysning skjult»"
+        try:
+            return self.ledger.reveal(value, ev.tilbud_stream(tilbud), stream_version, field)
+        except LedgerError:
+            return "«personoplysning kan ikke dekrypteres»"
+
+    def summary(self, state: TilbudState) -> dict[str, Any]:
+        """:func:`summarise` with personal fields revealed as this reader may see them."""
+        return summarise(state, self.catalog, lambda fact, field: self.reveal(state.tilbud, fact, field))
+
+    def readable(self, tilbud: str, fact: Any, field: str) -> str | None:
+        """The plain text if it can be read now, else None (for rules that measure text)."""
+        value = getattr(fact, field)
+        if not is_sealed(value):
+            return value
+        try:
+            return self.ledger.reveal(value, ev.tilbud_stream(tilbud), fact.stream_version, field)
+        except LedgerError:
+            return None
 
     # -- reading -------------------------------------------------------------------------------
     def events(self, tilbud: str, *, after_seq: int = 0, until_seq: int | None = None,
@@ -107,6 +147,8 @@ class Supervision:
             today = datetime.now(timezone.utc).date()
         settings = dict(self.plugins.settings)
         settings["today"] = today.isoformat()
+        # Rules that measure free text (justification depth) read it through this, in memory only.
+        settings["readable"] = lambda fact, field: self.readable(state.tilbud, fact, field)
         out: list[Finding] = []
         for rule in self.plugins.findings:
             for f in rule.check(state, self.catalog, settings) or ():
@@ -193,8 +235,9 @@ class Supervision:
         state = states[tilbud]
         payload = self.fill_references(type, payload, state)
         stmt = self.ledger.statement(signer, stream, type, payload, occurred_at=occurred_at,
-                                     stream_version=state.stream_version + 1)
-        self.check(stmt, state)
+                                     stream_version=state.stream_version + 1, seal=False)
+        self.check(stmt, state)  # guards read the plain text; from here on only the sealed form exists
+        stmt = self.ledger.seal(stmt)
         # Fold a provisional view so later items in the batch see this one (its seq is where it will
         # land if no other writer comes first; the stream version check catches one that does).
         apply(state, EventView(provisional_seq, stmt.type, stmt.payload, stmt.actor, stmt.occurred_at,

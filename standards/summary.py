@@ -7,7 +7,7 @@ the legal fact, and both are shown. Every fact lists the seqs it rests on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .projection import Assessment, TilbudState
 
@@ -49,15 +49,28 @@ def suggested_criterion_verdict(criterion, state: TilbudState) -> tuple[str | No
     return None, seqs
 
 
-def _assessment(a: Assessment | None) -> dict[str, Any] | None:
-    if a is None:
-        return None
-    return {"verdict": a.verdict, "reason": a.reason, "actor": a.actor, "occurred_at": a.occurred_at,
-            "recorded_at": a.recorded_at, "seq": a.seq, "standard": f"{a.standard}@{a.standard_version}"}
+def _plain(fact, field: str) -> str:
+    return getattr(fact, field)
 
 
-def summarise(state: TilbudState, catalog) -> dict[str, Any]:
-    """The whole current picture of a tilbud, JSON-ready."""
+def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _plain) -> dict[str, Any]:
+    """The whole current picture of a tilbud, JSON-ready.
+
+    ``reveal(fact, field)`` turns a possibly sealed personal field into what this reader may see
+    (see :meth:`Supervision.reveal`); by default values are shown as stored.
+    """
+
+    def _assessment(a: Assessment | None) -> dict[str, Any] | None:
+        if a is None:
+            return None
+        return {"verdict": a.verdict, "reason": reveal(a, "reason"), "actor": a.actor, "occurred_at": a.occurred_at,
+                "recorded_at": a.recorded_at, "seq": a.seq, "standard": f"{a.standard}@{a.standard_version}",
+                "data_subject": a.data_subject}
+
+    def _observation(o) -> dict[str, Any]:
+        return {"seq": o.seq, "source": o.source, "method": o.method, "element": o.element, "visit": o.visit,
+                "text": reveal(o, "text"), "actor": o.actor, "occurred_at": o.occurred_at, "data_subject": o.subject}
+
     model = quality_model_of(state, catalog)
     themes, held_back, missing = [], [], []
     if model is not None:
@@ -68,7 +81,7 @@ def summarise(state: TilbudState, catalog) -> dict[str, Any]:
                 suggestion, basis = suggested_criterion_verdict(crit, state)
                 markers = [{"id": m.id, "title": m.title, "applies": marker_applies(m, state),
                             "current": _assessment(state.marker_verdict(m.id)),
-                            "observations": [o.seq for o in state.live_observations(m.id)]}
+                            "observations": [_observation(o) for o in state.live_observations(m.id)]}
                            for m in crit.markers]
                 risk = state.risk(crit.id)
                 crit_rows.append({"id": crit.id, "title": crit.title, "decided": _assessment(decided),

@@ -197,9 +197,13 @@ def justification_depth(state, catalog, settings):
         else:
             colour = "grøn"
         need = settings.get(f"kvalitetsmodel.begrundelse_min_tegn.{colour}", 0)
-        if len(verdict.reason.strip()) < need:
+        readable = settings.get("readable")
+        text = readable(verdict, "reason") if readable else verdict.reason
+        if text is None:
+            continue  # personal data that cannot be read now (erased): nothing to measure
+        if len(text.strip()) < need:
             yield Finding("begrundelse-dybde", "advarsel", f"kriterium {criterion.id}",
-                          f"begrundelsen har {len(verdict.reason.strip())} tegn; ved {colour} forventes mindst {need} "
+                          f"begrundelsen har {len(text.strip())} tegn; ved {colour} forventes mindst {need} "
                           f"({'kort' if colour == 'grøn' else 'mere udførlig' if colour == 'gul' else 'grundig og udførlig'})",
                           (verdict.seq,) + ((risk.seq,) if risk else ()))
 

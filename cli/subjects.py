@@ -1,0 +1,74 @@
+"""Personal data: list data subjects, erase one (GDPR art. 17) while every proof stays valid."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import click
+from rich.table import Table
+
+from tilsyn.ledger.policy import SUBJECT_FIELD
+
+from .context import AppContext, pass_app
+from .output import console, emit_json
+from .recording import recording
+from tilsyn.standards.service import occurred
+
+
+@click.command()
+@click.argument("subject")
+@click.option("--reason", required=True, help="The legal reason, e.g. 'GDPR art. 17' (recorded in the ledger).")
+@recording
+@pass_app
+def erase(app: AppContext, subject: str, reason: str, occurred_at: str | None, as_json: bool) -> None:
+    """Erase SUBJECT's personal data by destroying their key (as tilsynsleder or admin).
+
+    The events stay as they are and still verify; their personal fields can never be read again.
+    """
+    event = app.ledger().erase_subject(app.signer(), subject, reason, occurred_at=occurred(occurred_at))
+    if as_json:
+        emit_json(event.to_dict())
+        return
+    console.print(f"seq {event.seq}: personal data about {subject} erased ({reason}); the key is destroyed")
+
+
+@click.group()
+def subjects() -> None:
+    """Data subjects (citizens, staff …) whose personal data the ledger holds in sealed form."""
+
+
+@subjects.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def subjects_list(app: AppContext, as_json: bool) -> None:
+    """Subjects, how many events mention each, and whether erased."""
+    ledger = app.ledger()
+    mentions: Counter[str] = Counter()
+    first_seen: dict[str, str] = {}
+    for e in ledger.read():
+        subject = e.payload.get(SUBJECT_FIELD)
+        if isinstance(subject, str) and e.stream.startswith("tilbud/"):
+            mentions[subject] += 1
+            first_seen.setdefault(subject, e.recorded_at)
+    rows = []
+    keys = {r.subject: r for r in ledger.vault.subjects()}
+    for subject in sorted(set(mentions) | set(keys)):
+        r = keys.get(subject)
+        rows.append({"subject": subject, "events": mentions.get(subject, 0), "first_recorded_at": first_seen.get(subject),
+                     "erased": bool(r is not None and r.wrapped is None),
+                     "erased_at": r.erased_at if r is not None else None,
+                     "erase_reason": r.erase_reason if r is not None else None,
+                     "erase_seq": r.erase_seq if r is not None else None})
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("subject", "events", "first recorded", "status", box=None, header_style="bold")
+    for r in rows:
+        status = f"[red]slettet {r['erased_at'][:10]}[/] ({r['erase_reason']}, seq {r['erase_seq']})" if r["erased"] else "[green]læsbar[/]"
+        table.add_row(r["subject"], str(r["events"]), (r["first_recorded_at"] or "")[:10], status)
+    console.print(table)
+    if not rows:
+        console.print("(no data subjects)")
+
+
+COMMANDS = [erase, subjects]
