@@ -16,6 +16,8 @@ from pathlib import Path
 import click
 
 from tilsyn.ledger import KeyStore, Ledger, verify_ledger
+from tilsyn.ledger.checkpoints import create_checkpoint
+from tilsyn.ledger.personal import create_kek_file, load_kek
 from tilsyn.plugins.manager import default_plugins
 from tilsyn.standards import events as ev
 from tilsyn.standards.service import Supervision
@@ -45,9 +47,14 @@ def run_demo(directory: Path) -> None:
     db = directory / "tilsyn.db"
     keystore = KeyStore(directory)  # the key home: keys/<key id>.pem below it
     plugins = default_plugins()
+    kek_file = create_kek_file(directory)  # the demo's KEK for personal data (unless $TILSYN_KEK is set)
+    kek = load_kek(directory)
     console.rule("[bold]tilsyn demo[/]: Bostedet Lærkehøj (døgntilbud)")
     ledger, authority = Ledger.init(str(db), AUTHORITY, keystore, policy=plugins.policy(),
-                                    origin="socialtilsyn-oest.example/tilsyn-ledger/demo", occurred_at=_at("2026-09-01", "08:00"))
+                                    origin="socialtilsyn-oest.example/tilsyn-ledger/demo", occurred_at=_at("2026-09-01", "08:00"),
+                                    kek=kek)
+    if kek_file:
+        console.print(f"key-encryption key for personal data: {kek_file}")
     with ledger:
         for name, role in ((SUPERVISOR, "tilsynskonsulent"), (LEADER, "tilsynsleder"), (MANAGER, "tilbudsleder")):
             ledger.register_key(authority, name, [role], keystore, occurred_at=_at("2026-09-01", "08:05"))
@@ -62,7 +69,11 @@ def run_demo(directory: Path) -> None:
         visit = [
             (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"}, "09:00"),
             (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
-                              "visit": "B1", "text": "To borgere fortæller, at værelsesdøre og køkkenskabe låses om aftenen."}, "09:40"),
+                              "visit": "B1", "subject": "B-17",  # personal data: sealed for borger B-17
+                              "text": "Borger B-17 (Anders, 34 år) fortæller, at værelsesdøren og køkkenskabene "
+                                      "låses om aftenen, og at han må bede personalet om at få sine ting."}, "09:40"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
+                              "visit": "B1", "text": "En anden borger bekræfter, at skabene låses om aftenen."}, "09:55"),
             (ev.OBSERVATION, {"marker": "2.3.1", "source": "medarbejder", "method": "interview", "visit": "B1",
                               "text": "Medarbejderne kan ikke redegøre for tilgange, der forebygger magtanvendelse."}, "10:30"),
             (ev.OBSERVATION, {"marker": "2.3.1", "source": "dokumenter", "method": "dokumentanalyse", "visit": "B1",
@@ -130,6 +141,8 @@ def run_demo(directory: Path) -> None:
                    _at("2026-10-10", "16:00"))
         console.print("regional 1.3: indikator 1 opfyldt, indikator 5 ikke opfyldt, trin 3 monitoring 2026-10-10")
 
+        checkpoint = create_checkpoint(ledger, authority)
+        console.print(f"signed checkpoint #{checkpoint.id}: {checkpoint.size} events, root {checkpoint.root.hex()[:16]}…")
         report = verify_ledger(ledger.store, ledger.policy)
     return report
 
@@ -154,12 +167,13 @@ def demo(ctx: click.Context, directory: Path, fresh: bool) -> None:
     env = {"TILSYN_DB": db, "TILSYN_HOME": str(directory)}
     os.environ.update(env)
     # The views are ordinary commands: run them exactly as a user would.
-    for args in (["status", TILBUD], ["findings", TILBUD]):
+    for args in (["--as", SUPERVISOR, "status", TILBUD], ["findings", TILBUD]):
         cli.main(args=args, prog_name="tilsyn", standalone_mode=False)
         console.rule()
     console.print(f"verify: {'ok' if report.ok else 'FAILED'}: {report.events} events; head {report.head_hash}")
     console.print(f"\nTry it yourself:\n  export TILSYN_DB={db} TILSYN_HOME={directory}\n"
-                  f"  tilsyn status {TILBUD} --as-of 18      # as the ledger stood when the påbud was issued\n  tilsyn history {TILBUD}\n  tilsyn verify\n"
+                  f"  tilsyn --as '{SUPERVISOR}' status {TILBUD} --as-of 19   # as the ledger stood when the påbud was issued\n  tilsyn --as '{SUPERVISOR}' explain {TILBUD}   # how the påbud was reached, node by node\n"
+                  f"  tilsyn history {TILBUD}\n  tilsyn verify\n"
                   f"  tilsyn --as '{SUPERVISOR}' observe {TILBUD} 2.3.1 --source pårørende --method trianguleringsinterview "
                   f"--text '…'")
     if not report.ok:

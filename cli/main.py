@@ -51,9 +51,11 @@ def cli(ctx: click.Context, db: str, actor: str | None, home: str | None) -> Non
 
 
 def _register_commands() -> None:
-    from . import ledger_cmds, keys_cmds, plugin_cmds, recording, views
+    from . import (bundle_cmds, checkpoint_cmds, demo, explain_cmd, importing, keys_cmds, ledger_cmds, plugin_cmds,
+                   recording, report, subjects, views)
 
-    for module in (ledger_cmds, keys_cmds, plugin_cmds, recording, views):
+    for module in (ledger_cmds, keys_cmds, plugin_cmds, recording, views, importing, subjects, checkpoint_cmds,
+                   explain_cmd, bundle_cmds, report, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

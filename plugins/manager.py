@@ -181,15 +181,33 @@ def load_plugins(plugins: Iterable[tuple[str, Any]] | None = None, settings: dic
     return Plugins(pm, infos, catalog, event_types, guards, findings, merged)
 
 
-_cached: Plugins | None = None
+_cached: dict[tuple, Plugins] = {}
 
 
-def default_plugins() -> Plugins:
-    """The installation's plugins from the entry points, loaded once per process."""
-    global _cached
-    if _cached is None:
-        _cached = load_plugins()
-    return _cached
+def default_plugins(settings: dict[str, Any] | None = None) -> Plugins:
+    """The installation's plugins from the entry points, loaded once per process (per settings)."""
+    key = tuple(sorted((settings or {}).items()))
+    if key not in _cached:
+        _cached[key] = load_plugins(settings=settings)
+    return _cached[key]
+
+
+def read_settings(path) -> dict[str, Any]:
+    """Operator settings from the ``[settings]`` table of a TOML file (e.g. ``tilsyn.toml``)."""
+    import tomllib
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise PluginError(f"{path}: not valid TOML: {e}") from None
+    settings = data.get("settings", {})
+    if not isinstance(settings, dict):
+        raise PluginError(f"{path}: [settings] must be a table of \"plugin.key\" = value")
+    return settings
 
 
 def build_policy() -> Policy:

@@ -1,0 +1,96 @@
+"""``tilsyn explain``: how a decision was reached, checkable node by node."""
+
+from __future__ import annotations
+
+import click
+from rich.text import Text
+from rich.tree import Tree
+
+from tilsyn.standards.explain import explain as build_explain
+
+from .context import AppContext, pass_app
+from .output import console, emit_json
+from .views import coloured
+
+
+def _mark(node: dict) -> Text:
+    sig = node.get("signature_ok")
+    inc = node.get("inclusion_ok")
+    t = Text()
+    t += Text("✓sig " if sig else "✗sig ", style="green" if sig else "bold red")
+    if inc is None:
+        t += Text("–proof", style="bright_black")
+    else:
+        t += Text("✓proof" if inc else "✗proof", style="green" if inc else "bold red")
+    return t
+
+
+def _head(node: dict) -> Text:
+    if "seq" not in node:
+        return Text("ikke vurderet", style="bright_black")
+    return Text.assemble(f"seq {node['seq']} · {node['actor']} ({', '.join(node['roles']) or 'no role'}) · "
+                         f"sket {node['occurred_at'][:16].replace('T', ' ')} · registreret "
+                         f"{node['recorded_at'][:16].replace('T', ' ')} · ", _mark(node))
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("decision_seq", metavar="[DECISION-SEQ]", type=int, required=False)
+@click.option("--as-of", metavar="DATE|SEQ", help="Replay the explanation as the ledger stood then.")
+@click.option("--json", "as_json", is_flag=True, help="The whole tree, machine-readable.")
+@pass_app
+def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: str | None, as_json: bool) -> None:
+    """Show how a decision of TILBUD was reached (default: its most recent decision).
+
+    decision ← criterion verdicts ← marker verdicts ← observations, each with who (and their role), when,
+    under which standard, whether its signature verifies and whether its inclusion proof checks against
+    the latest signed checkpoint; then what came later and changed the picture.
+    """
+    sup = app.supervision(reading=True)
+    result = build_explain(sup, tilbud_id, decision_seq, as_of)
+    if as_json:
+        emit_json(result)
+        return
+    d = result["decision"]
+    root = Tree(Text.assemble((f"{d['decision']} ", "bold red"), f"for {tilbud_id} · kriterier "
+                              f"{', '.join(d['criteria_ids'])} · frist {d['deadline'] or '–'} · {d['status']}"))
+    root.add(_head(d))
+    root.add(Text(f"begrundelse: {d['reason']}"))
+    root.add(Text(f"standard {d['standard']} · plugins {', '.join(f'{k} {v}' for k, v in d['rule_versions'].items())}",
+                  style="bright_black"))
+    for c in d["criteria"]:
+        cn = root.add(Text.assemble(("kriterium ", "bold"), f"{c['criterion']} {c['title'][:80]} → ", coloured(c["verdict"])))
+        cn.add(_head(c))
+        if c.get("reason"):
+            cn.add(Text(f"begrundelse: {c['reason']}", style="italic"))
+        for m in c["markers"]:
+            mn = cn.add(Text.assemble(("markør ", "bold"), f"{m['marker']} {m['title'][:70]} → ", coloured(m["verdict"])))
+            mn.add(_head(m))
+            if m.get("reason"):
+                mn.add(Text(f"begrundelse: {m['reason']}", style="italic"))
+            for o in m["observations"]:
+                on = mn.add(Text.assemble(("observation ", "bold"), f"{o['method']} af {o['source']}: {o['text']}"))
+                on.add(_head(o))
+    console.print(root)
+    if result["later"]:
+        later = Tree(Text("Siden da", style="bold"))
+        for n in result["later"]:
+            detail = {k: v for k, v in n.items() if k in ("corrects", "verdict", "criterion", "marker", "item", "changes",
+                                                          "reason", "approved")}
+            later.add(Text.assemble(f"{n['kind']}: ", str(detail), " · ", _head(n)))
+        console.print(later)
+    cp = result["checkpoint"]
+    if "size" in cp:
+        console.print(Text(f"Kontrolpunkt #{cp['id']}: {cp['size']} hændelser, rod {cp['root'][:16]}…, signatur "
+                           f"{'gyldig' if cp['signature_ok'] else 'UGYLDIG'}", style="green" if cp["signature_ok"] else "red"))
+    else:
+        console.print(Text(f"Kontrolpunkt: {cp['problem']}", style="yellow"))
+    ok = result["all_signatures_ok"]
+    console.print(Text(f"Alle signaturer {'gyldige' if ok else 'IKKE gyldige'}; "
+                       f"alle hændelser {'dækket af kontrolpunktet' if result['all_included'] else 'ikke alle dækket af kontrolpunktet'}",
+                       style="green" if ok and result["all_included"] else "yellow"))
+    if not ok:
+        raise SystemExit(1)
+
+
+COMMANDS = [explain]
