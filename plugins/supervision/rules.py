@@ -16,6 +16,13 @@ def tilbud_known(stmt, state, catalog):
             return f"tilbud {state.tilbud!r} er allerede registreret (seq {state.registered_seq})"
         if stmt.stream != ev.tilbud_stream(stmt.payload["tilbud"]):
             return "tilbuddets id skal svare til strømmen"
+        for sid in stmt.payload.get("regional_standards", []):
+            try:
+                std = catalog.get(sid)
+            except KeyError as e:
+                return f"ukendt regional standard: {e.args[0]}"
+            if std.kind != "regional":
+                return f"{sid} er ikke en regional kvalitetsstandard"
         return None
     if state.registered_seq is None:
         return f"ukendt tilbud: {stmt.stream.split('/', 1)[1]!r} er ikke registreret"
@@ -46,16 +53,18 @@ def decision_basis(stmt, state, catalog):
             model.criterion(c)
         except (KeyError, AttributeError):
             return f"ukendt kvalitetskriterium {c!r} i {model.id}"
+    # Seed 002, rule 4: every one of these decisions follows from a lack of fornøden kvalitet, so it
+    # must rest on at least one criterion that stands at ikke opfyldt.
+    if not p["criteria"]:
+        return f"et {p['kind']} skal hvile på mindst ét kvalitetskriterium"
+    failing = [c for c in p["criteria"]
+               if (v := state.criterion_verdict(c)) is not None and v.verdict == "ikke opfyldt"]
+    if not failing:
+        return (f"et {p['kind']} kræver mindst ét kvalitetskriterium, der står som ikke opfyldt "
+                f"(af {', '.join(p['criteria'])} er intet vurderet ikke opfyldt)")
     if p["kind"] in ev.ORDER_KINDS:
         if not p.get("deadline"):
             return f"et {p['kind']} kræver en frist (--deadline)"
-        if not p["criteria"]:
-            return f"et {p['kind']} skal hvile på mindst ét kvalitetskriterium"
-        failing = [c for c in p["criteria"]
-                   if (v := state.criterion_verdict(c)) is not None and v.verdict == "ikke opfyldt"]
-        if not failing:
-            return (f"et {p['kind']} kræver mindst ét kvalitetskriterium, der står som ikke opfyldt "
-                    f"(af {', '.join(p['criteria'])} er intet vurderet ikke opfyldt)")
         try:
             if date.fromisoformat(p["deadline"]) < date.fromisoformat(stmt.occurred_at[:10]):
                 return f"fristen {p['deadline']} ligger før afgørelsen"
@@ -139,7 +148,21 @@ def overdue_orders(state, catalog, settings):
                           (d.seq, *(i.seq for i in answering)))
 
 
+def plan_after_deadline(state, catalog, settings):
+    for d in state.open_decisions():
+        if d.kind not in ev.ORDER_KINDS or not d.deadline:
+            continue
+        for item in state.plan():
+            fields = state.item_fields(item)
+            if fields.get("answers") == d.seq and fields.get("slut", "") > d.deadline:
+                yield Finding("plan-slutter-efter-frist", "advarsel", f"planpunkt {item.item}",
+                              f"planpunktet, der besvarer {d.kind} (seq {d.seq}), slutter {fields['slut']}, "
+                              f"efter fristen {d.deadline}", (d.seq, item.seq))
+
+
 FINDINGS = [
+    FindingRule("plan-slutter-efter-frist", "Et planpunkt, der besvarer et påbud, slutter efter påbuddets frist.",
+                plan_after_deadline),
     FindingRule("paabud-frist-overskredet", "Et påbud er over fristen uden et godkendt planpunkt, der besvarer det.",
                 overdue_orders),
 ]
