@@ -29,7 +29,7 @@ from tilsyn.standards.explain import explain, nodes
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
-from .output import console
+from .output import console, fail
 
 # -- a small escaping renderer ------------------------------------------------------------------
 
@@ -85,7 +85,7 @@ def el(tag: str, *children: Any, **attrs: Any) -> Html:
 
 TONE = {"grøn": "good", "opfyldt": "good", "til stede": "good", "gul": "warn", "rød": "bad", "ikke opfyldt": "bad",
         "ikke til stede": "bad", "ikke aktuel": "muted", "åben": "bad", "alvorlig": "bad", "advarsel": "warn",
-        "info": "info", "opfyldt (afgørelse)": "good"}
+        "info": "info"}
 RISK = {"grøn", "gul", "rød"}
 
 
@@ -200,7 +200,10 @@ def report(app: AppContext, tilbud_id: str, out: str, as_of: str | None) -> None
     if out == "-":
         sys.stdout.write(page)
         return
-    Path(out).write_text(page, encoding="utf-8")
+    try:
+        Path(out).write_text(page, encoding="utf-8")
+    except OSError as e:
+        fail(f"cannot write {out}: {e.strerror or e}")
     console.print(f"Rapport for {tilbud_id} skrevet til {out}", markup=False)
 
 
@@ -213,9 +216,9 @@ COMMANDS = [report]
 def render(data: dict[str, Any]) -> str:
     """The whole page."""
     s = data["summary"]
-    body = cat(
-        _header(data), _overview(data), _visits(s), _verdicts(s), _decisions(s), _plan(s, data["plan_columns"]),
-        _regional(s, data["indikator_contents"]), _findings(data["findings"]), _trees(data["trees"]), _checkpoint_section(data), _footer(data))
+    body = cat(_header(data), _overview(data), _visits(s), _verdicts(s), _decisions(s), _plan(s, data["plan_columns"]),
+               _regional(s, data["indikator_contents"]), _findings(data["findings"]), _trees(data["trees"]),
+               _checkpoint_section(data), _footer(data))
     running = f"Tilsynsrapport · {s['tilbud']} · {s['name']} · opgjort pr. seq {s['as_of_seq']}"
     return PAGE.substitute(title=esc(f"Tilsynsrapport – {s['name']} ({s['tilbud']})"),
                            css=raw(CSS + PAGE_BOXES.substitute(running=css_string(running))), body=body)
@@ -319,12 +322,14 @@ def _verdicts(s) -> Html:
                 cur = m["current"]
                 rows.append(el(
                     "tr", el("th", m["id"], scope="row", class_="sub"),
-                    el("td", m["title"], None if m["applies"] else el("span", " (gælder ikke for denne type tilbud)", class_="small"),
+                    el("td", m["title"],
+                       None if m["applies"] else el("span", " (gælder ikke for denne type tilbud)", class_="small"),
                        el("div", cur["reason"], class_="small") if cur and cur["reason"] else None),
                     el("td", badge(cur["verdict"] if cur else None)), el("td", "–"), el("td", "–"),
                     el("td", cat(seq_ref(cur["seq"]), el("br"), cur["actor"]) if cur else "–", class_="small"),
                     class_="marker"))
-        parts.append(el("h3", f"Tema {theme['id']} · {theme['title']} ", badge(theme["status"] if theme["status"] != "ikke vurderet" else None)))
+        status = theme["status"] if theme["status"] != "ikke vurderet" else None
+        parts.append(el("h3", f"Tema {theme['id']} · {theme['title']} ", badge(status)))
         parts.append(table(["Nr.", "Kvalitetskriterium / kvalitetsmarkør", "Besluttet", "Forslag", "Risiko", "Grundlag"],
                            rows, class_="verdicts", widths=["4.5em", None, "8.5em", "8.5em", "5em", "8.5em"]))
     return section("vurderinger", "Vurderinger efter tema", *parts)
@@ -379,7 +384,7 @@ def _plan(s, columns) -> Html:
         if f.get("answers"):
             notes.append(el("li", f"Opfølgning på afgørelse seq {f['answers']}."))
         for r in item["revisions"]:
-            changes = "; ".join(f"{k} → {day(v) if k in ('start', 'slut') else v}" for k, v in r["changes"].items())
+            changes = "; ".join(f"{k} → {_changed(k, v)}" for k, v in r["changes"].items())
             notes.append(el("li", el("strong", "Revideret"), f" (seq {r['seq']}, {r['actor']}): {changes}",
                             f" – «{r['reason']}»" if r["reason"] else "", "" if r["live"] else " (rettet)"))
         if item["result_seq"]:
@@ -393,9 +398,15 @@ def _plan(s, columns) -> Html:
                    el("div", table(headers, rows, class_="plan"), class_="wide"))
 
 
+def _changed(field: str, value: Any) -> str:
+    """A plan row's changed field as shown: dates in Danish form."""
+    return day(value) if field in ("start", "slut") else str(value)
+
+
 def _regional(s, contents) -> Html:
     if not s["regional"]:
-        return section("regional", "Regionale kvalitetsstandarder", el("p", "Tilbuddet er ikke omfattet af en regional standard."))
+        return section("regional", "Regionale kvalitetsstandarder",
+                       el("p", "Tilbuddet er ikke omfattet af en regional standard."))
     parts = []
     for r in s["regional"]:
         mon = r["last_monitoring"]
@@ -412,7 +423,8 @@ def _regional(s, contents) -> Html:
             for i in trin["indikatorer"]:
                 listed = contents.get((r["standard"], i["number"]))
                 rows.append(el("tr", el("th", i["number"], scope="row"),
-                               el("td", i["text"], el("ul", [el("li", c) for c in listed], class_="contents") if listed else None),
+                               el("td", i["text"],
+                                  el("ul", [el("li", c) for c in listed], class_="contents") if listed else None),
                                el("td", badge(i["status"])), el("td", i["reason"] or "–"),
                                el("td", cat(seq_ref(i["seq"]), el("br"), i["actor"]) if i["seq"] else "–", class_="small")))
         parts.append(table(["Indikator", "Krav", "Status", "Begrundelse", "Grundlag"], rows, class_="regional",
@@ -428,7 +440,7 @@ def _findings(findings) -> Html:
             for f in findings]
     return section("fund", "Fund",
                    el("p", "Fund er råd fra regel-plugins; de afviser intet, men peger på forhold, der bør ses på.", class_="note"),
-                   table(["Alvor", "Emne", "Fund", "Regel", "Seq"], rows, widths=["7em", "11em", None, "14em", "5em"]))
+                   table(["Alvor", "Emne", "Fund", "Regel", "Seq"], rows, widths=["6.5em", "9em", None, "11em", "4.5em"]))
 
 
 def _check(ok: bool | None, what: str) -> Html:
@@ -493,7 +505,8 @@ def _tree(t) -> Html:
     return el("article",
               el("h3", f"Afgørelse seq {d['seq']}: {d['decision']} (frist {day(d['deadline'])})"), verdict,
               el("ul", root, class_="tree"),
-              el("h4", "Siden da – senere hændelser, der ændrer billedet") if later else None, el("ul", later, class_="tree later") if later else None,
+              el("h4", "Siden da – senere hændelser, der ændrer billedet") if later else None,
+              el("ul", later, class_="tree later") if later else None,
               class_="explain")
 
 
@@ -515,7 +528,7 @@ def _later_text(n) -> str:
         if n.get(key) is not None:
             bits.append(f"{label} {n[key]}")
     if n.get("changes"):
-        bits.append("ændringer: " + "; ".join(f"{k} → {v}" for k, v in n["changes"].items()))
+        bits.append("ændringer: " + "; ".join(f"{k} → {_changed(k, v)}" for k, v in n["changes"].items()))
     if n.get("approved") is not None:
         bits.append("godkendt" if n["approved"] else "ikke godkendt")
     if n.get("reason"):
@@ -606,6 +619,7 @@ dl.facts dt { color: var(--muted); font-weight: bold; }
 dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .note { color: var(--muted); font-size: 9pt; margin: 4px 0 8px; }
 .small { font-size: 8.5pt; color: var(--muted); }
+td.small { overflow-wrap: anywhere; }
 .label { font-weight: bold; color: var(--muted); }
 .cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
 .card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; background: var(--soft); break-inside: avoid; }

@@ -24,7 +24,8 @@ def normalise(value: Any, path: str = "payload") -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        return unicodedata.normalize("NFC", value)
+        # ASCII is always NFC; the check is a fast path for ids, codes and most Danish-free text.
+        return value if value.isascii() else unicodedata.normalize("NFC", value)
     if isinstance(value, float):
         raise ValidationError(f"{path} is a float ({value!r}); floats are not allowed in signed data")
     if isinstance(value, (list, tuple)):
@@ -34,7 +35,7 @@ def normalise(value: Any, path: str = "payload") -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise ValidationError(f"{path} has a non-text key {k!r}")
-            nk = unicodedata.normalize("NFC", k)
+            nk = k if k.isascii() else unicodedata.normalize("NFC", k)
             if nk in out:
                 raise ValidationError(f"{path} has the key {nk!r} twice after NFC normalisation")
             out[nk] = normalise(v, f"{path}.{nk}")

@@ -27,7 +27,7 @@ from .keys import KeyStore
 from .personal import SubjectVault
 from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .signing import SignedStatement, Signer
-from .store import Store, StoredEvent
+from .store import Head, Store, StoredEvent
 from .tree import LedgerTree
 
 
@@ -89,6 +89,11 @@ class Ledger:
         self.policy = policy or Policy()
         self.vault = SubjectVault(store, kek)  # per-subject keys for personal fields (personal.py)
         self._registry = KeyRegistry()
+        # What this object saw at the end of its last successful append. If the head is still the same
+        # when the next append takes the lock, nobody else wrote in between, so the key registry and the
+        # stream versions it knows are current and need no query (the common case of one writer).
+        self._seen_head: Head | None = None
+        self._versions: dict[str, int] = {}
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
@@ -293,8 +298,21 @@ class Ledger:
         occurred_at: str | None = None, stream_version: int | None = None,
     ) -> Event:
         """Build, sign and append one event; returns it as stored."""
-        stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at, stream_version=stream_version)
-        return self.append(signer.sign(stmt))[0]
+        if stream_version is not None:
+            stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at, stream_version=stream_version)
+            return self.append(signer.sign(stmt))[0]
+        # "Next version, whatever it is": start from the version this object last wrote, if any, and
+        # retry once with the real one should another writer have moved the stream on meanwhile.
+        guess = self._versions.get(stream)
+        stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at,
+                              stream_version=guess + 1 if guess is not None else None)
+        try:
+            return self.append(signer.sign(stmt))[0]
+        except ConflictError:
+            if guess is None:
+                raise
+            stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at)
+            return self.append(signer.sign(stmt))[0]
 
     def append(self, items: SignedStatement | Sequence[SignedStatement], *, within=None) -> list[Event]:
         """Append one signed statement or a batch, atomically. Returns the events as stored.
@@ -315,16 +333,34 @@ class Ledger:
             if want is not None and s.stream_version != want:
                 raise ConflictError(s.stream, want - 1, s.stream_version - 1)
             expected_next[s.stream] = s.stream_version + 1
+        try:
+            out = self._append_locked(batch, within)
+        except BaseException:
+            self._seen_head, self._versions = None, {}  # a rolled-back append: trust no cache
+            raise
+        last = out[-1]
+        self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
+        for e in out:
+            self._versions[e.statement.stream] = e.statement.stream_version
+        return out
+
+    def _append_locked(self, batch: list[SignedStatement], within) -> list[Event]:
         with self.store.writing() as conn:
-            self._refresh_registry(conn)
-            registry = self._registry.copy()
             head = self.store.head(conn)
+            fresh = head is not None and head == self._seen_head
+            if not fresh:
+                self._versions = {}
+                self._refresh_registry(conn)
+            registry = self._registry.copy()
             if head is None and batch[0].statement.type != identity.GENESIS:
                 raise ValidationError("an empty ledger must start with its genesis event")
             first_version: dict[str, int] = {}
             for item in batch:
                 first_version.setdefault(item.statement.stream, item.statement.stream_version)
-            current_versions = self.store.stream_versions(conn, list(first_version))
+            unknown = [st for st in first_version if st not in self._versions]
+            current_versions = dict(self._versions)
+            if unknown:
+                current_versions.update(self.store.stream_versions(conn, unknown))
             for stream, version in first_version.items():
                 current = current_versions[stream]
                 if current != version - 1:
@@ -353,9 +389,8 @@ class Ledger:
                     registry.apply(seq, s)
                 record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
                 lh = leaf_hash(record_bytes)
-                rows.append({"seq": seq, "stream": s.stream, "stream_version": s.stream_version, "type": s.type,
-                             "actor": s.actor, "occurred_at": s.occurred_at, "recorded_at": recorded_at,
-                             "leaf_hash": lh, "record": record_bytes})
+                rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
+                             record_bytes))
                 out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
                 prev = lh.hex()
             self.store.insert(conn, rows)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Callable
 
 import msgspec
@@ -63,7 +64,7 @@ class EventType:
     description: str = ""
     owner: str = "ledger"
 
-    @property
+    @cached_property
     def personal_fields(self) -> tuple[str, ...]:
         """Payload fields sealed for the event's data subject (see personal.py)."""
         return personal_fields(self.schema)

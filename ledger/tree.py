@@ -32,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from .errors import StoreError
 from .merkle import EMPTY_ROOT, MerkleTree, node_hash
-from .store import Store, events, merkle_nodes
+from .store import Store, events, insert_rows, merkle_nodes
 
 T = TypeVar("T")
 _ZERO = bytes(32)
@@ -68,9 +68,7 @@ class DbNodeStore:
 
     def put_many(self, items: Iterable[tuple[int, int, bytes]]) -> None:
         """Insert ``(level, index, hash)`` triples on this connection (inside its transaction)."""
-        rows = [{"level": level, "idx": idx, "hash": h} for level, idx, h in items]
-        if rows:
-            self.conn.execute(merkle_nodes.insert(), rows)
+        insert_rows(self.conn, "merkle_nodes", ("level", "idx", "hash"), list(items))
 
     def tip(self) -> tuple[int, bytes | None]:
         """The number of leaves stored and the last leaf hash: one indexed read."""
@@ -184,7 +182,15 @@ class LedgerTree:
         """Append hook: add the new events' leaves, on the append's own connection and transaction."""
         if not appended:
             return
-        tree = self.sync_to(conn, appended[0].seq - 1)
+        first = appended[0]
+        if self._tree is not None and self._tree.size == first.seq - 1 and first.seq > 1 \
+                and self._last_leaf == bytes.fromhex(first.prev):
+            # Under the write lock the events' head is the leaf before ``first``; our cached edge ends
+            # at that very leaf, and nodes commit with their events, so the stored tip is the same.
+            tree = self._tree
+            tree.store = DbNodeStore(conn)
+        else:
+            tree = self.sync_to(conn, first.seq - 1)
         tree.extend(e.leaf_hash for e in appended)
         self._last_leaf = appended[-1].leaf_hash
         self._synced = True
