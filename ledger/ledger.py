@@ -12,6 +12,7 @@ records, insert. Either the whole batch lands or none of it does.
 from __future__ import annotations
 
 import base64
+import os
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -20,7 +21,7 @@ import msgspec
 
 from . import identity, keys, timefmt
 from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
-                       leaf_hash, make_statement)
+                       encode_statement, leaf_hash, make_statement)
 from .errors import AuthorizationError, ConflictError, LedgerError, StoreError, ValidationError
 from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .keys import KeyStore
@@ -107,6 +108,9 @@ class Ledger:
         events with personal fields can neither be recorded nor read in clear.
         """
         store = Store.connect(url)
+        if store.dialect == "sqlite" and not os.path.exists(store.engine.url.database):
+            # Checked first: opening would create an empty file where the user mistyped a path.
+            raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
         if not store.has_schema():
             raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
         ledger = cls(store, policy, kek)
@@ -325,6 +329,7 @@ class Ledger:
         batch = [items] if isinstance(items, SignedStatement) else list(items)
         if not batch:
             return []
+        batch = [self._from_bytes(item) for item in batch]
         expected_next: dict[str, int] = {}
         for item in batch:
             s = item.statement
@@ -343,6 +348,19 @@ class Ledger:
         for e in out:
             self._versions[e.statement.stream] = e.statement.stream_version
         return out
+
+    @staticmethod
+    def _from_bytes(item: SignedStatement) -> SignedStatement:
+        """For a statement signed elsewhere, trust only its bytes: the fields come from decoding them."""
+        if item.signer_public_key is not None:
+            return item  # made by a local Signer from this very statement (see signing.py)
+        try:
+            statement = decode_statement(item.data)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise ValidationError(f"the signed statement bytes do not decode: {e}") from None
+        if encode_statement(statement) != item.data:
+            raise ValidationError("the signed statement bytes are not in canonical form")
+        return SignedStatement(statement, item.data, item.signature)
 
     def _append_locked(self, batch: list[SignedStatement], within) -> list[Event]:
         with self.store.writing() as conn:
