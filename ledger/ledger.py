@@ -262,16 +262,23 @@ class Ledger:
 
     def seal(self, statement: Statement) -> Statement:
         """Encrypt the statement's personal fields for its data subject (a no-op without a subject)."""
-        subject = statement.payload.get(SUBJECT_FIELD)
-        fields = self.policy.get(statement.type).personal_fields
+        payload = self.seal_payload(statement.payload, statement.type, statement.stream, statement.stream_version)
+        return statement if payload is statement.payload else msgspec.structs.replace(statement, payload=payload)
+
+    def seal_payload(self, payload: dict[str, Any], type: str, stream: str, stream_version: int) -> dict[str, Any]:
+        """``payload`` with the personal fields of ``type`` sealed for its ``subject``, bound to the event
+        at ``stream``/``stream_version`` (also used for a payload nested in another, such as a correction's
+        replacement)."""
+        subject = payload.get(SUBJECT_FIELD)
+        fields = self.policy.get(type).personal_fields
         if not subject or not fields:
-            return statement
-        payload = dict(statement.payload)
+            return payload
+        out = dict(payload)
         for name in fields:
-            value = payload.get(name)
+            value = out.get(name)
             if isinstance(value, str) and not value.startswith("tilsyn-enc:"):
-                payload[name] = self.vault.seal(value, subject, statement.stream, statement.stream_version, name)
-        return msgspec.structs.replace(statement, payload=payload)
+                out[name] = self.vault.seal(value, subject, stream, stream_version, name)
+        return out
 
     def reveal(self, value: Any, stream: str, stream_version: int, field: str) -> Any:
         """The plain text of a sealed field in its event's context (raises if erased or moved)."""

@@ -238,6 +238,14 @@ class Supervision:
                                      stream_version=state.stream_version + 1, seal=False)
         self.check(stmt, state)  # guards read the plain text; from here on only the sealed form exists
         stmt = self.ledger.seal(stmt)
+        replacement = stmt.payload.get("replacement") if stmt.type == ev.CORRECTION else None
+        if replacement and stmt.payload["corrects"] in state.types:
+            # A replacement carries the corrected event's fields, personal ones included: seal them as that
+            # type's, bound to this correction event (where the projection places the replacement).
+            sealed = self.ledger.seal_payload(replacement, state.types[stmt.payload["corrects"]], stmt.stream,
+                                              stmt.stream_version)
+            if sealed is not replacement:
+                stmt = msgspec.structs.replace(stmt, payload={**stmt.payload, "replacement": sealed})
         # Fold a provisional view so later items in the batch see this one (its seq is where it will
         # land if no other writer comes first; the stream version check catches one that does).
         apply(state, EventView(provisional_seq, stmt.type, stmt.payload, stmt.actor, stmt.occurred_at,

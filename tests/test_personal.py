@@ -155,3 +155,21 @@ def test_erasing_any_subset_of_subjects(tmp_path_factory, records, erase):
         else:
             assert seen == text
     ledger.close()
+
+
+def test_a_replacement_naming_a_subject_is_sealed_too(tmp_path):
+    ledger, sup, karen, lone = _setup(tmp_path)
+    original = _observe(sup, karen, "B-17", "Anders Jensen blev fastholdt")
+    correction = sup.record(karen, "T-1", ev.CORRECTION, {
+        "corrects": original.seq, "reason": "Forkert tidspunkt citeret.",
+        "replacement": {"marker": "2.3.1", "source": "borger", "method": "interview", "subject": "B-17",
+                        "text": "Anders Jensen blev fastholdt om aftenen",
+                        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1"}})
+    assert is_sealed(correction.payload["replacement"]["text"])
+    assert b"om aftenen" not in _raw_bytes(tmp_path)
+    texts = [o["text"] for o in sup.summary(sup.state("T-1"))["themes"][1]["criteria"][2]["markers"][0]["observations"]]
+    assert texts == ["Anders Jensen blev fastholdt om aftenen"]
+    ledger.erase_subject(lone, "B-17", "GDPR art. 17")
+    texts = [o["text"] for o in sup.summary(sup.state("T-1"))["themes"][1]["criteria"][2]["markers"][0]["observations"]]
+    assert texts[0].startswith("«slettet ")
+    assert verify_ledger(ledger.store, ledger.policy).ok
