@@ -15,7 +15,7 @@ import base64
 import os
 import uuid
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import msgspec
 
@@ -27,7 +27,7 @@ from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .keys import KeyStore
 from .personal import SubjectVault
 from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
-from .signing import SignedStatement, Signer
+from .signing import SignedStatement, Signer, SigningProcess
 from .store import Head, Store, StoredEvent
 from .tree import LedgerTree
 
@@ -355,6 +355,24 @@ class Ledger:
         for e in out:
             self._versions[e.statement.stream] = e.statement.stream_version
         return out
+
+    def append_batches(self, signer: Signer, batches: Iterable[Sequence[Statement]]) -> Iterator[list[Event]]:
+        """Append many batches (one transaction each), signing the next batch while this one is written.
+
+        For bulk loads and migrations: a worker process signs batch k+1 on the other core while this
+        process seals and inserts batch k. ``batches`` is consumed lazily, so it may be a generator.
+        Yields each batch's events as stored; a failing batch raises and stops the load, with every
+        earlier batch committed.
+        """
+        with SigningProcess(signer) as worker:
+            pending = None
+            for batch in batches:
+                future = worker.submit(list(batch))
+                if pending is not None:
+                    yield self.append(pending.result())
+                pending = future
+            if pending is not None:
+                yield self.append(pending.result())
 
     @staticmethod
     def _from_bytes(item: SignedStatement) -> SignedStatement:

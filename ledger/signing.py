@@ -66,3 +66,66 @@ class Signer:
             with ThreadPoolExecutor(workers) as pool:
                 sigs = [s for part in pool.map(lambda chunk: [sign(d) for d in chunk], chunks) for s in part]
         return [SignedStatement(s, d, g, self.public_key) for s, d, g in zip(statements, datas, sigs)]
+
+
+# -- signing in another process ----------------------------------------------------------------
+# Threads share the GIL: a thread that signs gets it back only at the interpreter's switch interval
+# while the main thread is busy sealing and inserting, so the two barely overlap. A worker process
+# has its own interpreter and keeps the other core busy with signatures alone.
+_worker_key: Ed25519PrivateKey | None = None
+
+
+def _load_worker_key(raw: bytes) -> None:
+    global _worker_key
+    _worker_key = Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def _sign_in_worker(datas: list[bytes]) -> list[bytes]:
+    assert _worker_key is not None
+    return [_worker_key.sign(d) for d in datas]
+
+
+class SigningProcess:
+    """A worker process that signs for one signer: ``submit(statements)`` returns a future of the
+    signed batch. The private key travels to the worker once, over the pipe, and stays in memory."""
+
+    def __init__(self, signer: Signer):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from cryptography.hazmat.primitives import serialization
+
+        raw = signer.private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                                               serialization.NoEncryption())
+        self.signer = signer
+        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_load_worker_key, initargs=(raw,))
+
+    def submit(self, statements: Sequence[Statement]):
+        """Encode here, sign there; the future's result is the list of signed statements."""
+        from concurrent.futures import Future
+
+        datas = [encode_statement(s) for s in statements]
+        inner = self._pool.submit(_sign_in_worker, datas)
+        outer: Future = Future()
+
+        def done(f):
+            try:
+                sigs = f.result()
+            except BaseException as e:  # pragma: no cover - a dead worker
+                outer.set_exception(e)
+                return
+            pub = self.signer.public_key
+            outer.set_result([SignedStatement(s, d, g, pub) for s, d, g in zip(statements, datas, sigs)])
+
+        inner.add_done_callback(done)
+        return outer
+
+    def close(self) -> None:
+        self._pool.shutdown()
+
+    def __enter__(self) -> "SigningProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -184,10 +184,9 @@ class Store:
     # -- queries -------------------------------------------------------------------------------
     @staticmethod
     def head(conn: Connection) -> Head | None:
-        row = conn.execute(
-            sa.select(events.c.seq, events.c.recorded_at, events.c.leaf_hash).order_by(events.c.seq.desc()).limit(1)
-        ).first()
-        return Head(row.seq, row.recorded_at, bytes(row.leaf_hash)) if row else None
+        """The last record, read through the driver (it is read on every append)."""
+        row = conn.exec_driver_sql("SELECT seq, recorded_at, leaf_hash FROM events ORDER BY seq DESC LIMIT 1").first()
+        return Head(row[0], row[1], bytes(row[2])) if row else None
 
     @staticmethod
     def stream_version(conn: Connection, stream: str) -> int:

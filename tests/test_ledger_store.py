@@ -163,3 +163,32 @@ def test_open_missing_ledger_is_a_clear_error(tmp_path, policy):
 def test_malformed_url_is_a_clear_error(policy):
     with pytest.raises(StoreError, match="unsupported database URL"):
         Ledger.open("mysql://nowhere/db", policy)
+
+
+def test_append_batches_signs_in_a_worker_and_commits_each_batch(ledger, keystore):
+    s = karen(ledger, keystore)
+    before = ledger.count()
+
+    def batches():
+        for b in range(3):
+            yield [ledger.statement(s, f"tilbud/B-{i}", "test.Note/1", {"text": f"obs {b}.{i}"}, stream_version=b + 1)
+                   for i in range(50)]
+
+    stored = list(ledger.append_batches(s, batches()))
+    assert [len(b) for b in stored] == [50, 50, 50]
+    assert ledger.count() == before + 150
+    assert verify_ledger(ledger.store, ledger.policy).ok
+
+
+def test_a_foreign_statement_is_read_from_its_bytes(ledger, keystore):
+    """Fields that disagree with the signed bytes cannot slip into the index columns."""
+    from dataclasses import replace
+
+    from tilsyn.ledger import SignedStatement
+
+    s = karen(ledger, keystore)
+    signed = s.sign(ledger.statement(s, "tilbud/T-1", "test.Note/1", {"text": "signed text"}))
+    lying = SignedStatement(replace(signed.statement, stream="tilbud/T-9"), signed.data, signed.signature)
+    event = ledger.append(lying)[0]
+    assert event.stream == "tilbud/T-1"
+    assert [e.seq for e in ledger.read(stream="tilbud/T-9")] == []
