@@ -7,6 +7,8 @@ print one line to stderr and exit 2; a failed verification exits 1.
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from tilsyn.ledger.errors import LedgerError
@@ -16,8 +18,34 @@ from .context import DEFAULT_DB, AppContext
 from .output import fail
 
 
+# Command name → the module that defines it. Modules are imported only when their command runs (or
+# for --help), so a command pays only for what it uses; tests check this map against each COMMANDS.
+COMMAND_MODULES = {
+    "init": "ledger_cmds", "log": "ledger_cmds", "verify": "ledger_cmds",
+    "keys": "keys_cmds", "plugins": "plugin_cmds", "standards": "plugin_cmds",
+    "tilbud": "recording", "visit": "recording", "observe": "recording", "assess": "recording", "risk": "recording",
+    "decide": "recording", "decision": "recording", "plan": "recording", "check": "recording",
+    "monitor": "recording", "correct": "recording",
+    "status": "views", "findings": "views", "history": "views",
+    "import": "importing", "erase": "subjects", "subjects": "subjects",
+    "checkpoint": "checkpoint_cmds", "explain": "explain_cmd", "export": "bundle_cmds",
+    "verify-bundle": "bundle_cmds", "report": "report", "demo": "demo",
+}
+
+
 class TilsynGroup(click.Group):
-    """Turns every expected error into one line on stderr and exit code 2."""
+    """Loads each command's module on first use, and turns every expected error into one line on
+    stderr and exit code 2."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"{__package__}.{module_name}")
+        return next((c for c in module.COMMANDS if c.name == name), None)
 
     def invoke(self, ctx: click.Context):
         from tilsyn.plugins.manager import PluginError
@@ -48,19 +76,6 @@ def cli(ctx: click.Context, db: str, actor: str | None, home: str | None) -> Non
     made it, sealed into a hash chain. Start with 'tilsyn init', then 'tilsyn keys add'.
     """
     ctx.obj = AppContext(db=db, actor=actor, home=home)
-
-
-def _register_commands() -> None:
-    from . import (bundle_cmds, checkpoint_cmds, demo, explain_cmd, importing, keys_cmds, ledger_cmds, plugin_cmds,
-                   recording, report, subjects, views)
-
-    for module in (ledger_cmds, keys_cmds, plugin_cmds, recording, views, importing, subjects, checkpoint_cmds,
-                   explain_cmd, bundle_cmds, report, demo):
-        for command in module.COMMANDS:
-            cli.add_command(command)
-
-
-_register_commands()
 
 
 def main() -> None:

@@ -474,8 +474,9 @@ class Ledger:
 
     def _refresh_registry(self, conn=None) -> None:
         def fold(c):
-            for row in self.store.iter_events(c, stream=KEYS_STREAM, after_seq=self._registry.last_seq):
-                self._registry.apply(row.seq, decode_statement(decode_record(row.record).statement))
+            # Only seq and record bytes: this runs on every open and whenever another writer moved on.
+            for seq, record in self.store.stream_records(c, KEYS_STREAM, self._registry.last_seq):
+                self._registry.apply(seq, decode_statement(decode_record(record).statement))
         try:
             if conn is not None:
                 fold(conn)

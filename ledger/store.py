@@ -234,6 +234,15 @@ class Store:
             last = rows[-1].seq
 
     @staticmethod
+    def stream_records(conn: Connection, stream: str, after_seq: int = 0) -> Iterator[tuple[int, bytes]]:
+        """``(seq, record bytes)`` of one stream after ``after_seq``, in order: the lean read for folds."""
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        rows = conn.exec_driver_sql(
+            f"SELECT seq, record FROM events WHERE stream = {mark} AND seq > {mark} ORDER BY seq", (stream, after_seq))
+        for seq, record in rows:
+            yield seq, bytes(record)
+
+    @staticmethod
     def count(conn: Connection) -> int:
         return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
 

@@ -1,0 +1,33 @@
+"""The command table: every command module's commands are reachable, and nothing else is listed."""
+
+from __future__ import annotations
+
+import importlib
+
+from click.testing import CliRunner
+
+from tilsyn.cli.main import COMMAND_MODULES, cli
+
+
+def test_the_lazy_command_table_matches_the_modules():
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"tilsyn.cli.{module_name}")
+        for command in module.COMMANDS:
+            assert COMMAND_MODULES.get(command.name) == module_name, f"{command.name} missing from COMMAND_MODULES"
+    for name, module_name in COMMAND_MODULES.items():
+        module = importlib.import_module(f"tilsyn.cli.{module_name}")
+        assert name in [c.name for c in module.COMMANDS], f"{name} is not defined in {module_name}"
+
+
+def test_help_lists_every_command_and_each_has_help():
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMAND_MODULES:
+        assert name in result.output
+        sub = CliRunner().invoke(cli, [name, "--help"])
+        assert sub.exit_code == 0 and "Usage:" in sub.output, name
+
+
+def test_an_unknown_command_is_a_usage_error():
+    result = CliRunner().invoke(cli, ["frobnicate"])
+    assert result.exit_code == 2 and "No such command" in result.output
