@@ -183,6 +183,14 @@ class Ledger:
         self._refresh_registry()
         return self._registry.copy()
 
+    def key_info(self, key_id: str) -> KeyInfo | None:
+        """One key as of now (cheaper than :meth:`registry`, which copies every key)."""
+        self._refresh_registry()
+        info = self._registry.keys.get(key_id)
+        return None if info is None else KeyInfo(info.key_id, info.actor, info.public_key, set(info.roles),
+                                                  info.registered_seq, info.revoked_seq, info.revoke_reason,
+                                                  dict(info.granted_seqs))
+
     def signer(self, actor: str, keystore: KeyStore, passphrase: str | None = None) -> Signer:
         """Load ``actor``'s active private key from ``keystore`` and check it against the ledger."""
         info = self.registry().active_key(actor)

@@ -18,7 +18,7 @@ from typing import Any
 from tilsyn.ledger import ValidationError, keys
 from tilsyn.ledger.checkpoint import CheckpointError, open_note
 from tilsyn.ledger.checkpoints import latest_checkpoint, note_key_name
-from tilsyn.ledger.envelope import leaf_hash
+from tilsyn.ledger.envelope import decode_record, decode_statement, leaf_hash
 from tilsyn.ledger.merkle import verify_inclusion
 
 from . import events as ev
@@ -32,27 +32,34 @@ class _Checker:
         self.sup = sup
         self.ledger = sup.ledger
         self.events = {e.seq: e for e in self.ledger.read(stream=ev.tilbud_stream(tilbud))}
-        self.registry = self.ledger.registry()
+        self.keys = {kid: self.ledger.key_info(kid) for kid in {e.statement.key_id for e in self.events.values()}}
         self.checkpoint = latest_checkpoint(self.ledger)
         self.checkpoint_ok = False
         self.checkpoint_problem = "no checkpoint yet ('tilsyn checkpoint')"
+        self.proofs: dict[int, list[bytes]] = {}
         if self.checkpoint is not None:
-            authority = next(k for k in self.registry.keys.values() if k.registered_seq == 1)
+            with self.ledger.store.reading() as conn:
+                genesis = decode_statement(decode_record(next(iter(
+                    self.ledger.store.stream_records(conn, "ledger/keys")))[1]).statement)
+            authority = self.ledger.key_info(genesis.key_id)
             try:
                 open_note(self.checkpoint.note, note_key_name(self.ledger.origin), authority.public_key)
                 self.checkpoint_ok, self.checkpoint_problem = True, None
             except CheckpointError as e:
                 self.checkpoint_problem = f"the checkpoint's signature does not verify: {e}"
+            covered = [seq for seq in self.events if seq <= self.checkpoint.size]
+            if self.checkpoint_ok and covered:  # one batched read of the nodes all the proofs share
+                self.proofs = self.ledger.tree.inclusion_proofs(covered, self.checkpoint.size)
 
     def node(self, seq: int, kind: str, **extra: Any) -> dict[str, Any]:
         e = self.events.get(seq)
         if e is None:
             return {"seq": seq, "kind": kind, "missing": True, **extra}
-        info = self.registry.keys.get(e.statement.key_id)
+        info = self.keys.get(e.statement.key_id)
         signature_ok = info is not None and keys.verify(info.public_key, e.signature, e.statement_bytes)
         inclusion: bool | None = None
         if self.checkpoint_ok and seq <= self.checkpoint.size:
-            proof = self.ledger.tree.inclusion_proof(seq, self.checkpoint.size)
+            proof = self.proofs[seq]
             # The leaf is hashed afresh from the stored record bytes: the leaf_hash column is only a copy.
             inclusion = verify_inclusion(leaf_hash(e.record_bytes), seq - 1, self.checkpoint.size, proof,
                                          self.checkpoint.root)
