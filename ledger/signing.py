@@ -71,58 +71,77 @@ class Signer:
 # -- signing in another process ----------------------------------------------------------------
 # Threads share the GIL: a thread that signs gets it back only at the interpreter's switch interval
 # while the main thread is busy sealing and inserting, so the two barely overlap. A worker process
-# has its own interpreter and keeps the other core busy with signatures alone.
-_worker_key: Ed25519PrivateKey | None = None
-
-
-def _load_worker_key(raw: bytes) -> None:
-    global _worker_key
-    _worker_key = Ed25519PrivateKey.from_private_bytes(raw)
-
-
-def _sign_in_worker(datas: list[bytes]) -> list[bytes]:
-    assert _worker_key is not None
-    return [_worker_key.sign(d) for d in datas]
+# has its own interpreter and keeps the other core busy with signatures alone. It is a plain
+# subprocess (``python -m tilsyn.ledger.signworker``) speaking length-prefixed frames over its pipes,
+# not multiprocessing: that would re-run the caller's script in the child when it lacks a main guard.
 
 
 class SigningProcess:
     """A worker process that signs for one signer: ``submit(statements)`` returns a future of the
-    signed batch. The private key travels to the worker once, over the pipe, and stays in memory."""
+    signed batch; results come back in order. The private key travels to the worker once, over its
+    stdin pipe, and lives only in that process's memory."""
 
     def __init__(self, signer: Signer):
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        import queue
+        import subprocess
+        import sys
+        import threading
 
         from cryptography.hazmat.primitives import serialization
 
+        self.signer = signer
         raw = signer.private_key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
                                                serialization.NoEncryption())
-        self.signer = signer
-        self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                         initializer=_load_worker_key, initargs=(raw,))
+        self._proc = subprocess.Popen([sys.executable, "-m", "tilsyn.ledger.signworker"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE)
+        self._proc.stdin.write(raw)
+        self._proc.stdin.flush()
+        self._outbox: queue.Queue = queue.Queue()
+        self._waiting: queue.Queue = queue.Queue()
+        # One thread writes batches, one reads signatures: neither pipe can fill up and block the other.
+        self._writer = threading.Thread(target=self._write, daemon=True, name="tilsyn-sign-writer")
+        self._reader = threading.Thread(target=self._read, daemon=True, name="tilsyn-sign-reader")
+        self._writer.start()
+        self._reader.start()
+
+    def _write(self) -> None:
+        stdin = self._proc.stdin
+        while (datas := self._outbox.get()) is not None:
+            frame = [len(datas).to_bytes(4, "big")]
+            for d in datas:
+                frame += (len(d).to_bytes(4, "big"), d)
+            stdin.write(b"".join(frame))
+            stdin.flush()
+        stdin.close()
+
+    def _read(self) -> None:
+        stdout = self._proc.stdout
+        while (item := self._waiting.get()) is not None:
+            future, statements, datas = item
+            blob = stdout.read(64 * len(datas))
+            if len(blob) != 64 * len(datas):
+                future.set_exception(RuntimeError("the signing worker stopped"))
+                continue
+            pub = self.signer.public_key
+            future.set_result([SignedStatement(st, d, blob[64 * i:64 * i + 64], pub)
+                               for i, (st, d) in enumerate(zip(statements, datas))])
 
     def submit(self, statements: Sequence[Statement]):
         """Encode here, sign there; the future's result is the list of signed statements."""
         from concurrent.futures import Future
 
-        datas = [encode_statement(s) for s in statements]
-        inner = self._pool.submit(_sign_in_worker, datas)
-        outer: Future = Future()
-
-        def done(f):
-            try:
-                sigs = f.result()
-            except BaseException as e:  # pragma: no cover - a dead worker
-                outer.set_exception(e)
-                return
-            pub = self.signer.public_key
-            outer.set_result([SignedStatement(s, d, g, pub) for s, d, g in zip(statements, datas, sigs)])
-
-        inner.add_done_callback(done)
-        return outer
+        datas = [encode_statement(st) for st in statements]
+        future: Future = Future()
+        self._waiting.put((future, list(statements), datas))
+        self._outbox.put(datas)
+        return future
 
     def close(self) -> None:
-        self._pool.shutdown()
+        self._outbox.put(None)
+        self._waiting.put(None)
+        self._writer.join()
+        self._reader.join()
+        self._proc.wait()
 
     def __enter__(self) -> "SigningProcess":
         return self
