@@ -195,7 +195,13 @@ class Ledger:
         """Load ``actor``'s active private key from ``keystore`` and check it against the ledger."""
         info = self.registry().active_key(actor)
         if info is None:
-            known = sorted(self._registry.actors())
+            revoked = [k for k in self._registry.keys.values() if k.actor == actor]
+            if revoked:
+                last = max(revoked, key=lambda k: k.revoked_seq or 0)
+                raise AuthorizationError(
+                    f"{actor!r} has no active key: key {last.key_id} was revoked at seq {last.revoked_seq}"
+                    + (f" ({last.revoke_reason})" if last.revoke_reason else ""))
+            known = sorted(a for a in self._registry.actors() if self._registry.active_key(a))
             raise AuthorizationError(
                 f"unknown actor {actor!r}: no active key in this ledger"
                 + (f" (known: {', '.join(known)})" if known else ""))

@@ -53,7 +53,7 @@ def ids_known(stmt, state, catalog):
         if p.get("criterion"):
             model.criterion(p["criterion"])
     except KeyError as e:
-        return f"ukendt id i {model.id}: {e.args[0]}"
+        return f"ukendt id: {e.args[0]}"
     if stmt.type == ev.OBSERVATION:
         if p["source"] not in SOURCES:
             return f"ukendt kilde {p['source']!r}; kilder: {', '.join(SOURCES)}"
