@@ -234,6 +234,11 @@ class Supervision:
                 states[tilbud] = self.state(tilbud)
         state = states[tilbud]
         payload = self.fill_references(type, payload, state)
+        if type == ev.CORRECTION and isinstance(payload.get("replacement"), dict) \
+                and payload.get("corrects") in state.types:
+            # A replacement is a payload of the corrected event's type: name its standard the same way.
+            payload = {**payload, "replacement": self.fill_references(
+                state.types[payload["corrects"]], payload["replacement"], state)}
         stmt = self.ledger.statement(signer, stream, type, payload, occurred_at=occurred_at,
                                      stream_version=state.stream_version + 1, seal=False)
         self.check(stmt, state)  # guards read the plain text; from here on only the sealed form exists

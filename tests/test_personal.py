@@ -163,8 +163,7 @@ def test_a_replacement_naming_a_subject_is_sealed_too(tmp_path):
     correction = sup.record(karen, "T-1", ev.CORRECTION, {
         "corrects": original.seq, "reason": "Forkert tidspunkt citeret.",
         "replacement": {"marker": "2.3.1", "source": "borger", "method": "interview", "subject": "B-17",
-                        "text": "Anders Jensen blev fastholdt om aftenen",
-                        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1"}})
+                        "text": "Anders Jensen blev fastholdt om aftenen"}})  # standard filled in
     assert is_sealed(correction.payload["replacement"]["text"])
     assert b"om aftenen" not in _raw_bytes(tmp_path)
     texts = [o["text"] for o in sup.summary(sup.state("T-1"))["themes"][1]["criteria"][2]["markers"][0]["observations"]]
