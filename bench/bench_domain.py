@@ -717,7 +717,6 @@ def main() -> None:
           f"{statistics.mean(sizes.values()):.0f} events per tilbud on average (min {min(sizes.values())}, "
           f"max {max(sizes.values())})\n")
     rows: list[tuple[str, str, str, str]] = []
-    notes: list[str] = []
     missed: list[str] = []
 
     # (a) status, in process.
@@ -896,7 +895,7 @@ def main() -> None:
             path = tmp / f"{vid}.toml"
             path.write_text(visit_toml(target, state.tilbud_type, state.has_board, konsulent, model,
                                        args.import_events, rng, vid, date(2026, 11, 22)), encoding="utf-8")
-            print(f"\n-- tilsyn import (subprocess, cProfile of the whole command) --")
+            print("\n-- tilsyn import (subprocess, cProfile of the whole command) --")
             prof_out = tmp / "import.prof"
             subprocess.run([sys.executable, "-m", "cProfile", "-o", str(prof_out), str(TILSYN), "import", str(path)],
                            env=env, stdout=subprocess.DEVNULL, check=True)

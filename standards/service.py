@@ -12,7 +12,7 @@ already includes the batch's earlier events, then appended in one transaction: a
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 import msgspec
 from tilsyn.ledger import Event, Ledger, LedgerError, Signer, ValidationError

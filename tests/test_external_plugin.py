@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from tilsyn.cli.main import cli
-from tilsyn.ledger import EventType, KeyStore, Ledger
+from tilsyn.ledger import EventType, Ledger
 from tilsyn.plugins import hookimpl, kvalitetsmodel, opfoelgningsplan, regional_1_3, supervision
 from tilsyn.plugins.manager import PluginError, load_plugins
 from tilsyn.standards import events as ev

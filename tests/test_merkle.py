@@ -303,7 +303,6 @@ def test_inclusion_tampering_rejected(n: int) -> None:
 
 @pytest.mark.parametrize("n", range(1, MAX_N + 1))
 def test_consistency_tampering_rejected(n: int) -> None:
-    D = DATA[:n]
     exhaustive = n <= 8
     for m in range(1, n + 1):
         proof = ref_proof(m, n)
