@@ -13,11 +13,10 @@ Personal data is shown as the reader's role allows (placeholders otherwise), exa
 
 from __future__ import annotations
 
-import html
 import string
 import sys
 from datetime import date, datetime, timezone
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -29,59 +28,10 @@ from tilsyn.standards.explain import explain, nodes
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
+from .html import Html, cat, el, esc, raw
 from .output import console, fail
 
-# -- a small escaping renderer ------------------------------------------------------------------
 
-
-class Html(str):
-    """Markup that is already safe. Only :func:`el`, :func:`cat` and :func:`raw` make it."""
-
-
-def esc(value: Any) -> Html:
-    """``value`` as HTML text: Html passes through, everything else is escaped (quotes too)."""
-    if isinstance(value, Html):
-        return value
-    return Html(html.escape("" if value is None else str(value), quote=True))
-
-
-def raw(markup: str) -> Html:
-    """Trusted markup written in this module (never data)."""
-    return Html(markup)
-
-
-def cat(*parts: Any) -> Html:
-    """Concatenate, escaping what is not Html; None is dropped and iterables are flattened."""
-    out: list[str] = []
-    for p in parts:
-        if p is None:
-            continue
-        if isinstance(p, (list, tuple)) or (not isinstance(p, str) and hasattr(p, "__next__")):
-            out.append(cat(*p))
-        else:
-            out.append(esc(p))
-    return Html("".join(out))
-
-
-_VOID = {"meta", "br", "hr", "col"}
-
-
-def el(tag: str, *children: Any, **attrs: Any) -> Html:
-    """``<tag attrs>children</tag>``. ``class_=`` is ``class``, ``aria_label=`` is ``aria-label``;
-    an attribute of None or False is left out, True writes it bare."""
-    parts = [tag]
-    for name, value in attrs.items():
-        if value is None or value is False:
-            continue
-        name = name.rstrip("_").replace("_", "-")
-        parts.append(name if value is True else f'{name}="{esc(value)}"')
-    opening = f"<{' '.join(parts)}>"
-    if tag in _VOID:
-        return Html(opening)
-    return Html(f"{opening}{cat(*children)}</{tag}>")
-
-
-# -- formatting ---------------------------------------------------------------------------------
 
 TONE = {"grøn": "good", "opfyldt": "good", "til stede": "good", "gul": "warn", "rød": "bad", "ikke opfyldt": "bad",
         "ikke til stede": "bad", "ikke aktuel": "muted", "åben": "bad", "alvorlig": "bad", "advarsel": "warn",
@@ -600,98 +550,6 @@ $body
 </html>
 """)
 
-CSS = """
-:root { --ink: #1a1f24; --muted: #5b6670; --line: #cfd6dd; --soft: #f3f5f7; --accent: #1f3b57;
-  --good: #1d6b35; --good-bg: #e3f2e7; --warn: #7a5a00; --warn-bg: #fff3c4; --bad: #a4161a; --bad-bg: #fbe3e3;
-  --info: #1f4e79; --info-bg: #e4eef8; }
-* { box-sizing: border-box; }
-html { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-body { margin: 0; color: var(--ink); background: #fff; font: 10.5pt/1.45 "Liberation Sans", Arial, Helvetica, sans-serif; }
-main { max-width: 1180px; margin: 0 auto; padding: 28px 36px 40px; }
-header { border-bottom: 3px solid var(--accent); padding-bottom: 10px; margin-bottom: 8px; }
-.kicker { margin: 0; color: var(--accent); font-weight: bold; letter-spacing: .06em; text-transform: uppercase; font-size: 9pt; }
-h1 { margin: 2px 0 10px; font-size: 20pt; color: var(--accent); }
-h2 { margin: 26px 0 8px; padding-bottom: 3px; font-size: 14pt; color: var(--accent); border-bottom: 1px solid var(--line); break-after: avoid; }
-h3 { margin: 16px 0 6px; font-size: 11.5pt; break-after: avoid; }
-h4 { margin: 10px 0 4px; font-size: 10.5pt; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr max-content 1fr; gap: 3px 14px; margin: 0 0 6px; }
-dl.facts dt { color: var(--muted); font-weight: bold; }
-dl.facts dd { margin: 0; overflow-wrap: anywhere; }
-.note { color: var(--muted); font-size: 9pt; margin: 4px 0 8px; }
-.small { font-size: 8.5pt; color: var(--muted); }
-td.small { overflow-wrap: anywhere; }
-.label { font-weight: bold; color: var(--muted); }
-.cards { display: grid; grid-template-columns: repeat(3, 1fr); gap: 12px; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 8px 12px; background: var(--soft); break-inside: avoid; }
-.card h3 { margin: 0 0 6px; font-size: 10pt; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
-.card ul { margin: 4px 0; padding-left: 18px; }
-.big { font-size: 16pt; font-weight: bold; padding: 0 10px; border-radius: 4px; }
-.big.good { color: #fff; background: var(--good); } .big.bad { color: #fff; background: var(--bad); }
-.big.warn { color: #000; background: #f2c200; }
-table { width: 100%; border-collapse: collapse; margin: 4px 0 12px; font-size: 9.5pt; }
-caption { text-align: left; font-weight: bold; padding: 4px 0; }
-th, td { text-align: left; vertical-align: top; padding: 4px 6px; border-bottom: 1px solid var(--line); }
-thead th { background: var(--accent); color: #fff; font-size: 8.5pt; text-transform: uppercase; letter-spacing: .03em; border: none; }
-thead { display: table-header-group; }
-tr { break-inside: avoid; }
-tbody th { white-space: nowrap; }
-tr.criterion { background: var(--soft); }
-tr.criterion th, tr.criterion td { border-top: 1px solid #b7c1cb; }
-tr.marker th.sub { padding-left: 18px; font-weight: normal; color: var(--muted); }
-tr.reason td { border-bottom: 1px solid var(--line); font-size: 9pt; padding-top: 0; }
-tr.reason ul { margin: 2px 0; padding-left: 18px; }
-tr.group th { background: #e8edf2; font-size: 9pt; }
-ul.contents { margin: 2px 0 0; padding-left: 16px; font-size: 8.5pt; color: var(--muted); }
-table.verdicts { table-layout: fixed; }
-table.plan { font-size: 8.5pt; table-layout: fixed; }
-table.plan th:first-child { width: 7.5em; white-space: normal; }
-table.plan td, table.plan th { overflow-wrap: anywhere; hyphens: auto; }
-table.plan thead th { overflow-wrap: normal; letter-spacing: 0; font-size: 7.5pt; }
-table.plan thead th .q { display: block; text-transform: none; letter-spacing: 0; font-weight: normal; font-size: 7.5pt; opacity: .85; margin-top: 2px; overflow-wrap: anywhere; }
-.nowrap { white-space: nowrap; }
-.badge, .risk { display: inline-block; padding: 0 7px; border-radius: 10px; font-size: 8.5pt; font-weight: bold; white-space: nowrap; border: 1px solid; line-height: 1.6; }
-.badge.good { color: var(--good); background: var(--good-bg); border-color: var(--good); }
-.badge.warn { color: var(--warn); background: var(--warn-bg); border-color: #c9a100; }
-.badge.bad { color: var(--bad); background: var(--bad-bg); border-color: var(--bad); }
-.badge.info { color: var(--info); background: var(--info-bg); border-color: var(--info); }
-.badge.muted { color: var(--muted); background: #fff; border-color: var(--line); font-weight: normal; }
-.risk { border-radius: 3px; min-width: 3.2em; text-align: center; }
-.risk.good { background: #2e7d32; border-color: #2e7d32; color: #fff; }
-.risk.warn { background: #f2c200; border-color: #b38f00; color: #000; }
-.risk.bad { background: #c62828; border-color: #c62828; color: #fff; }
-.flag { color: var(--bad); font-weight: bold; font-size: 8.5pt; }
-.seq { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 8.5pt; color: var(--accent); white-space: nowrap; }
-code, pre { font-family: "DejaVu Sans Mono", "Liberation Mono", monospace; font-size: 8.5pt; overflow-wrap: anywhere; }
-pre.note-text { background: var(--soft); border: 1px solid var(--line); border-left: 4px solid var(--accent); padding: 8px 12px; white-space: pre-wrap; word-break: break-all; }
-.warnbox { border: 1px solid #c9a100; background: var(--warn-bg); padding: 8px 12px; border-radius: 4px; }
-article.explain { border: 1px solid var(--line); border-radius: 6px; padding: 4px 14px 8px; margin: 10px 0 16px; }
-article.explain h3 { margin-top: 8px; }
-.summary-line { margin: 2px 0 6px; }
-ul.tree, ul.tree ul { list-style: none; margin: 0; padding-left: 18px; }
-ul.tree { padding-left: 0; }
-ul.tree ul { border-left: 2px solid var(--line); margin-left: 6px; }
-ul.tree li { margin: 4px 0; break-inside: avoid; }
-.node { padding: 3px 8px; border-left: 3px solid var(--accent); background: #fafbfc; }
-.node .what { font-size: 9.5pt; }
-.node .meta { font-size: 8pt; color: var(--muted); }
-.node .why { font-size: 8.5pt; margin-top: 2px; }
-.kind { font-weight: bold; text-transform: uppercase; font-size: 7.5pt; letter-spacing: .05em; color: var(--accent); margin-right: 2px; }
-ul.later .node { border-left-color: #c9a100; }
-.chk { font-weight: bold; white-space: nowrap; }
-.chk.good { color: var(--good); } .chk.bad { color: var(--bad); } .chk.muted { color: var(--muted); font-weight: normal; }
-q { quotes: "«" "»"; }
-footer { margin-top: 28px; padding-top: 6px; border-top: 1px solid var(--line); color: var(--muted); font-size: 8.5pt; }
-.meta.bad { color: var(--bad); }
-@page { size: A4; margin: 14mm 12mm 16mm; }
-@page liggende { size: A4 landscape; margin: 12mm 12mm 14mm; }
-@media print {
-  body { font-size: 9pt; }
-  main { max-width: none; padding: 0; }
-  h2 { break-before: auto; }
-  section#plan { page: liggende; }  /* nine columns need the width of a landscape page */
-  section#begrundelse { break-before: page; }
-  .cards { grid-template-columns: repeat(3, 1fr); }
-  article.explain { break-inside: auto; }
-}
-@media screen and (max-width: 800px) { .cards { grid-template-columns: 1fr; } dl.facts { grid-template-columns: max-content 1fr; } }
-"""
+# The page's style sheet lives beside this module (report.css) and is inlined into every report.
+CSS = (resources.files(__package__) / "report.css").read_text(encoding="utf-8")
+
