@@ -160,7 +160,7 @@ class Ledger:
         return ledger, signer
 
     def close(self) -> None:
-        self.store.engine.dispose()
+        self.store.dispose()
 
     def __enter__(self) -> "Ledger":
         return self

@@ -129,6 +129,7 @@ class Store:
         self.engine = engine
         self.url = url
         self.dialect = engine.dialect.name
+        self._write_conn: Connection | None = None
 
     @classmethod
     def connect(cls, url: str) -> "Store":
@@ -172,12 +173,35 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         """A write transaction holding the ledger's write lock; commits on success, else rolls back."""
-        with self._guard(), self.engine.connect() as conn:
-            conn = conn.execution_options(tilsyn_write=True)
-            with conn.begin():
-                if self.dialect == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-                yield conn
+        with self._guard():
+            conn = self._writer()
+            try:
+                with conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+                    yield conn
+            except BaseException:
+                self._drop_writer()  # after a failure, start the next write on a fresh connection
+                raise
+
+    def _writer(self) -> Connection:
+        # One connection kept for writing: checking a connection out of the pool and back for every
+        # append (with its reset) costs as much as the append's own statements.
+        if self._write_conn is None or self._write_conn.closed:
+            self._write_conn = self.engine.connect().execution_options(tilsyn_write=True)
+        return self._write_conn
+
+    def _drop_writer(self) -> None:
+        if self._write_conn is not None:
+            try:
+                self._write_conn.close()
+            finally:
+                self._write_conn = None
+
+    def dispose(self) -> None:
+        """Close every connection (the ledger is done with this database)."""
+        self._drop_writer()
+        self.engine.dispose()
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
