@@ -31,3 +31,25 @@ def test_help_lists_every_command_and_each_has_help():
 def test_an_unknown_command_is_a_usage_error():
     result = CliRunner().invoke(cli, ["frobnicate"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+def test_operator_settings_in_tilsyn_toml_change_the_findings(tmp_path, monkeypatch):
+    import json
+
+    from tilsyn.cli.demo import run_demo
+
+    assert run_demo(tmp_path / "demo").ok
+    env = {"TILSYN_DB": str(tmp_path / "demo" / "tilsyn.db"), "TILSYN_HOME": str(tmp_path / "demo")}
+    monkeypatch.chdir(tmp_path)
+
+    def depth_findings():
+        result = CliRunner().invoke(cli, ["--as", "Karen Holm", "findings", "T-1001", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return [f for f in json.loads(result.output)["T-1001"] if f["rule"] == "begrundelse-dybde"]
+
+    assert depth_findings() == []  # the demo's justification of 2.3 is thorough enough by default
+    (tmp_path / "tilsyn.toml").write_text('[settings]\n"kvalitetsmodel.begrundelse_min_tegn.rød" = 5000\n')
+    assert [f["subject"] for f in depth_findings()] == ["kriterium 2.3"]
+    (tmp_path / "tilsyn.toml").write_text("[settings\n")
+    broken = CliRunner().invoke(cli, ["findings", "T-1001"], env=env)
+    assert broken.exit_code == 2 and "tilsyn.toml: not valid TOML" in broken.output
