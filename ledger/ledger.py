@@ -193,7 +193,8 @@ class Ledger:
 
     def signer(self, actor: str, keystore: KeyStore, passphrase: str | None = None) -> Signer:
         """Load ``actor``'s active private key from ``keystore`` and check it against the ledger."""
-        info = self.registry().active_key(actor)
+        self._refresh_registry()
+        info = self._registry.active_key(actor)  # read only: no need to copy every key
         if info is None:
             revoked = [k for k in self._registry.keys.values() if k.actor == actor]
             if revoked:
@@ -408,7 +409,11 @@ class Ledger:
             if not fresh:
                 self._versions = {}
                 self._refresh_registry(conn)
-            registry = self._registry.copy()
+            # Key events in the batch change the registry as it is folded; work on a copy then, so a
+            # failed batch leaves ours untouched. Otherwise the registry is only read (and copying
+            # thousands of keys on every append would cost more than the append).
+            changes_keys = any(item.statement.type in identity.KEY_EVENT_TYPES for item in batch)
+            registry = self._registry.copy() if changes_keys else self._registry
             if head is None and batch[0].statement.type != identity.GENESIS:
                 raise ValidationError("an empty ledger must start with its genesis event")
             first_version: dict[str, int] = {}
@@ -442,7 +447,7 @@ class Ledger:
                 elif not keys.verify(info.public_key, item.signature, item.data):
                     raise AuthorizationError(
                         f"the signature on the {s.type} statement does not verify under key {s.key_id}")
-                if s.type != identity.GENESIS:
+                if changes_keys and s.type != identity.GENESIS:
                     registry.apply(seq, s)
                 record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
                 lh = leaf_hash(record_bytes)
