@@ -37,6 +37,8 @@ from .store import Store, events, insert_rows, merkle_nodes
 T = TypeVar("T")
 _ZERO = bytes(32)
 _BACKFILL_CHUNK = 5000
+CATCH_UP_BELOW = 16
+"""Appends smaller than this do not write tree nodes themselves (see :meth:`LedgerTree.on_append`)."""
 
 
 class DbNodeStore:
@@ -175,12 +177,18 @@ class LedgerTree:
         self._store = store
         self._tree: MerkleTree | None = None  # right edge as last seen, bound to no connection
         self._last_leaf: bytes | None = None
-        self._synced = False  # the table has been checked against the events once
 
     # -- writing -------------------------------------------------------------------------------
     def on_append(self, conn: Connection, appended: Sequence) -> None:
-        """Append hook: add the new events' leaves, on the append's own connection and transaction."""
-        if not appended:
+        """Append hook: add the new events' leaves, on the append's own connection and transaction.
+
+        Appends of fewer than :data:`CATCH_UP_BELOW` events leave the table behind: their node rows would
+        cost a sixth of a single-event append, and the table is only a cache (verification recomputes
+        every root from the record bytes). The next larger append, query or checkpoint catches up from
+        the events' leaf hashes (:meth:`sync_to`), so the table still never holds a leaf the events
+        table does not.
+        """
+        if not appended or len(appended) < CATCH_UP_BELOW:
             return
         first = appended[0]
         if self._tree is not None and self._tree.size == first.seq - 1 and first.seq > 1 \
@@ -193,7 +201,6 @@ class LedgerTree:
             tree = self.sync_to(conn, first.seq - 1)
         tree.extend(e.leaf_hash for e in appended)
         self._last_leaf = appended[-1].leaf_hash
-        self._synced = True
 
     def sync_to(self, conn: Connection, upto: int) -> MerkleTree:
         """Bring the stored tree to exactly ``upto`` leaves and return it; call under the write lock."""
@@ -211,6 +218,13 @@ class LedgerTree:
             raise StoreError(
                 f"the Merkle tree holds {size} leaves but the ledger only {upto} events: events were removed "
                 "after they were sealed; run 'tilsyn verify'")
+        if size:
+            # The tree's last leaf must still be that event's: a row replaced since it was sealed (say,
+            # removed and appended again while the table lagged) would otherwise be papered over.
+            stored = conn.execute(sa.select(events.c.leaf_hash).where(events.c.seq == size)).scalar()
+            if stored is None or bytes(stored) != last:
+                raise StoreError(f"the Merkle tree's leaf {size} differs from event {size}: the events were "
+                                 "changed after they were sealed; run 'tilsyn verify'")
         if size < upto:
             self._backfill(conn, self._tree, upto)
         return self._tree
@@ -227,16 +241,15 @@ class LedgerTree:
             self._last_leaf = bytes(rows[-1].leaf_hash)
 
     def ensure(self) -> None:
-        """Back-fill the tree if it lags behind the events (a ledger from before the tree existed)."""
-        if self._synced:
-            return
+        """Catch the table up with the events if small appends (or an older ledger) left it behind;
+        refuse a table that disagrees with the events (see :meth:`sync_to`)."""
         with self._store.reading() as conn:
-            size, head = DbNodeStore(conn).size(), Store.head(conn)
-        if size != (head.seq if head else 0):
-            with self._store.writing() as conn:
-                head = Store.head(conn)
-                self.sync_to(conn, head.seq if head else 0)
-        self._synced = True
+            (size, last), head = DbNodeStore(conn).tip(), Store.head(conn)
+        if head is not None and size == head.seq and last == head.leaf_hash:
+            return
+        with self._store.writing() as conn:
+            head = Store.head(conn)
+            self.sync_to(conn, head.seq if head else 0)
 
     # -- queries -------------------------------------------------------------------------------
     def _query(self, ask: Callable[[MerkleTree, int], T], size: int | None, conn: Connection | None) -> T:

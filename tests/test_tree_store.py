@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from tilsyn.ledger import ConflictError, Ledger, StoreError, merkle
 from tilsyn.ledger.store import events, merkle_nodes
+from tilsyn.ledger.tree import CATCH_UP_BELOW
 
 
 def notes(ledger: Ledger, signer, stream: str, n: int) -> None:
@@ -67,9 +68,12 @@ def test_queries_reject_out_of_range(ledger):
 def test_nodes_roll_back_with_a_conflicting_batch(ledger):
     authority = ledger.authority_signer
     notes(ledger, authority, "tilbud/T-1001", 3)
-    before = node_count(ledger), ledger.tree.root()
-    stale = [ledger.statement(authority, "tilbud/T-2002", "test.Note/1", {"text": "ok"}),
-             ledger.statement(authority, "tilbud/T-1001", "test.Note/1", {"text": "late"}, stream_version=2)]
+    root = ledger.tree.root()  # a query first catches the table up with the small appends
+    before = node_count(ledger), root
+    # Large enough for the append itself to write tree nodes (small ones leave that to the next query).
+    stale = [ledger.statement(authority, "tilbud/T-2002", "test.Note/1", {"text": "ok"}, stream_version=i + 1)
+             for i in range(CATCH_UP_BELOW)]
+    stale.append(ledger.statement(authority, "tilbud/T-1001", "test.Note/1", {"text": "late"}, stream_version=2))
     with pytest.raises(ConflictError):
         ledger.append(authority.sign_many(stale, workers=1))
     assert (node_count(ledger), ledger.tree.root()) == before
@@ -77,14 +81,15 @@ def test_nodes_roll_back_with_a_conflicting_batch(ledger):
 
 def test_nodes_roll_back_when_the_transaction_fails_after_the_tree_hook(ledger):
     authority = ledger.authority_signer
-    before = node_count(ledger), ledger.tree.root()
+    root = ledger.tree.root()
+    before = node_count(ledger), root
 
     def explode(conn, appended):
         raise RuntimeError("disk full, say")
 
     ledger.add_append_hook(explode)  # runs after the tree hook: its nodes were written, then rolled back
     with pytest.raises(RuntimeError):
-        notes(ledger, authority, "tilbud/T-1001", 5)
+        notes(ledger, authority, "tilbud/T-1001", CATCH_UP_BELOW + 5)
     ledger._append_hooks.remove(explode)
     assert (node_count(ledger), ledger.tree.root()) == before
     # The tree object had already moved its right edge on; the next append must notice and resync.
@@ -105,7 +110,8 @@ def test_backfill_of_a_ledger_without_nodes(ledger, db_url, policy, keystore):
         conn.execute(merkle_nodes.delete())
     writer = Ledger.open(db_url, policy)
     try:
-        notes(writer, writer.signer("Karen", keystore), "tilbud/T-1001", 2)  # the append hook back-fills
+        # An append large enough to write nodes back-fills what is missing first.
+        notes(writer, writer.signer("Karen", keystore), "tilbud/T-1001", CATCH_UP_BELOW)
         assert node_count(writer) > 0
         assert_tree_matches(writer)
     finally:
@@ -129,8 +135,32 @@ def test_two_ledger_objects_appending_alternately_stay_consistent(ledger, db_url
 def test_a_tree_ahead_of_the_events_is_refused(ledger):
     """Rows deleted from the events table after they were sealed: appending must not paper over it."""
     notes(ledger, ledger.authority_signer, "tilbud/T-1001", 4)
+    ledger.tree.root()  # the table catches up with the events
     with ledger.store.engine.begin() as conn:
         last = conn.execute(sa.select(sa.func.max(events.c.seq))).scalar()
         conn.execute(events.delete().where(events.c.seq == last))
     with pytest.raises(StoreError, match="events were removed"):
-        notes(ledger, ledger.authority_signer, "tilbud/T-2002", 1)
+        notes(ledger, ledger.authority_signer, "tilbud/T-2002", CATCH_UP_BELOW)
+
+
+def test_a_sealed_event_replaced_while_the_tree_lagged_is_refused(ledger):
+    notes(ledger, ledger.authority_signer, "tilbud/T-1001", 4)
+    ledger.tree.root()
+    with ledger.store.engine.begin() as conn:
+        last = conn.execute(sa.select(sa.func.max(events.c.seq))).scalar()
+        conn.execute(events.delete().where(events.c.seq == last))
+    ledger._seen_head = None  # as another process would see it
+    notes(ledger, ledger.authority_signer, "tilbud/T-2002", 1)  # a new event takes the removed seq
+    with pytest.raises(StoreError, match="differs from event"):
+        ledger.tree.root()
+
+
+def test_small_appends_leave_the_table_behind_until_a_query_catches_up(ledger):
+    authority = ledger.authority_signer
+    ledger.tree.root()
+    caught_up = node_count(ledger)
+    for i in range(3):
+        notes(ledger, authority, f"tilbud/S-{i}", 1)
+    assert node_count(ledger) == caught_up  # single events write no nodes of their own
+    assert_tree_matches(ledger)  # … and a query catches up from the events' leaf hashes
+    assert node_count(ledger) > caught_up
