@@ -64,8 +64,7 @@ class AppContext:
 
         may_see = False
         if reading and self.actor:
-            signer = self.signer()
-            info = self.ledger().registry().keys[signer.key_id]
+            info = self.ledger().key_info(self.signer().key_id)  # the key file proves who reads
             may_see = bool(info.roles & PERSONAL_DATA_READERS)
         return Supervision(self.ledger(), self.plugins(), may_see_personal=may_see or not reading)
 

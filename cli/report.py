@@ -22,8 +22,7 @@ from typing import Any, Iterable
 
 import click
 
-from tilsyn.ledger.checkpoint import CheckpointError, open_note, parse_checkpoint
-from tilsyn.ledger.checkpoints import authority_key, latest_checkpoint, note_key_name
+from tilsyn.ledger.checkpoints import check_latest_checkpoint
 from tilsyn.standards.explain import explain, nodes
 from tilsyn.standards.service import parse_as_of
 
@@ -75,27 +74,15 @@ def seq_ref(seq: int | None) -> Html:
 # -- collecting ---------------------------------------------------------------------------------
 
 
-def _findings_today(state, as_of) -> date | None:
-    """A replay's findings are judged on the day it replays, as ``tilsyn status`` does."""
-    if as_of is None or not state.last_recorded_at:
-        return None
-    return date.fromisoformat(state.last_recorded_at[:10])
-
-
 def _checkpoint(ledger) -> dict[str, Any] | None:
     """The latest signed checkpoint, its note checked against the authority's genesis key."""
-    cp = latest_checkpoint(ledger)
+    cp, problem = check_latest_checkpoint(ledger)
     if cp is None:
         return None
-    out = {"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": cp.note, "created_at": cp.created_at,
-           "origin": None, "signature_ok": False, "problem": None}
-    try:
-        body = open_note(cp.note, note_key_name(ledger.origin), authority_key(ledger).public_key)
-        out["origin"] = parse_checkpoint(body).origin
-        out["signature_ok"] = True
-    except CheckpointError as e:
-        out["problem"] = str(e)
-    return out
+    return {"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": cp.note, "created_at": cp.created_at,
+            # The note verified under the key name derived from this origin, so it is the signed one.
+            "origin": ledger.origin if problem is None else None, "signature_ok": problem is None,
+            "problem": problem}
 
 
 def collect(app: AppContext, tilbud: str, as_of: str | None) -> dict[str, Any]:
@@ -104,7 +91,7 @@ def collect(app: AppContext, tilbud: str, as_of: str | None) -> dict[str, Any]:
     parse_as_of(as_of)  # a bad --as-of is an error before anything is read
     state = sup.state(tilbud, as_of=as_of)  # an unknown tilbud raises here: exit 2 with the reason
     summary = sup.summary(state)
-    findings = sup.findings(state, _findings_today(state, as_of))
+    findings = sup.findings(state, as_of=as_of)
     trees = [explain(sup, tilbud, d["seq"], as_of) for d in summary["decisions"]]
     templates = sup.catalog.of_kind("opfoelgningsplan")
     contents = {}  # the listed requirements of an indikator ("Retningslinjer for: …"), from the standard

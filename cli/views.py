@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 import click
 from rich.table import Table
@@ -23,13 +22,6 @@ def coloured(value: str | None) -> Text:
     return Text(value, style=COLOUR.get(value, ""))
 
 
-def _findings_today(state, as_of) -> date | None:
-    """Findings of a replay are judged on the day it replays, not today."""
-    if as_of is None:
-        return None
-    return date.fromisoformat(state.last_recorded_at[:10]) if state.last_recorded_at else None
-
-
 @click.command()
 @click.argument("tilbud_id", metavar="TILBUD")
 @click.option("--as-of", metavar="DATE|SEQ", help="Replay as the ledger knew it then: a seq, a date or a time.")
@@ -41,7 +33,7 @@ def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) ->
     parse_as_of(as_of)  # a bad --as-of is an error before anything is read
     state = sup.state(tilbud_id, as_of=as_of)
     summary = sup.summary(state)
-    findings = sup.findings(state, _findings_today(state, as_of))
+    findings = sup.findings(state, as_of=as_of)
     if as_json:
         emit_json(summary | {"findings": [f.to_dict() for f in findings]})
         return
@@ -129,7 +121,7 @@ def findings(app: AppContext, tilbud_id: str | None, as_of: str | None, as_json:
     out = {}
     for t in ids:
         state = sup.state(t, as_of=as_of)
-        out[t] = sup.findings(state, _findings_today(state, as_of))
+        out[t] = sup.findings(state, as_of=as_of)
     if as_json:
         emit_json({t: [f.to_dict() for f in fs] for t, fs in out.items()})
         return

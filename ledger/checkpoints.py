@@ -60,10 +60,25 @@ def note_key_name(origin: str) -> str:
 
 def authority_key(ledger: "Ledger") -> KeyInfo:
     """The authority's genesis key (the key registered at seq 1)."""
-    for info in ledger.registry().keys.values():
-        if info.registered_seq == 1:
-            return info
-    raise StoreError("the ledger has no genesis key")
+    info = ledger.key_info(ledger.genesis_key_id)
+    if info is None:
+        raise StoreError("the ledger has no genesis key")
+    return info
+
+
+def check_latest_checkpoint(ledger: "Ledger") -> tuple[StoredCheckpoint | None, str | None]:
+    """The latest checkpoint and, if its note does not verify under the authority's genesis key, why.
+
+    For readers that show proofs against it (explain, report); ``verify`` checks every checkpoint fully.
+    """
+    cp = latest_checkpoint(ledger)
+    if cp is None:
+        return None, "no checkpoint yet ('tilsyn checkpoint')"
+    try:
+        open_note(cp.note, note_key_name(ledger.origin), authority_key(ledger).public_key)
+    except CheckpointError as e:
+        return cp, f"the checkpoint's signature does not verify: {e}"
+    return cp, None
 
 
 def _table_exists(store: Store) -> bool:

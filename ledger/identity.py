@@ -89,6 +89,7 @@ class KeyRegistry:
         self.last_seq = 0
         self.authority: str | None = None
         self.origin: str | None = None
+        self.genesis_key_id: str | None = None
 
     def copy(self) -> "KeyRegistry":
         other = KeyRegistry()
@@ -98,6 +99,7 @@ class KeyRegistry:
             for k, v in self.keys.items()
         }
         other.last_seq, other.authority, other.origin = self.last_seq, self.authority, self.origin
+        other.genesis_key_id = self.genesis_key_id
         return other
 
     # -- queries -------------------------------------------------------------------------------
@@ -141,7 +143,7 @@ class KeyRegistry:
             if kid != p.get("key_id") or kid != statement.key_id:
                 raise ValidationError("genesis key_id does not match its public key")
             self.keys[kid] = KeyInfo(kid, statement.actor, pub, _roles(p), seq)
-            self.authority, self.origin = statement.actor, p.get("origin")
+            self.authority, self.origin, self.genesis_key_id = statement.actor, p.get("origin"), kid
         elif statement.type == KEY_REGISTERED:
             pub = _public_key(p)
             kid = compute_key_id(pub)

@@ -175,6 +175,11 @@ class Ledger:
         return self._registry.origin or ""
 
     @property
+    def genesis_key_id(self) -> str:
+        """The id of the authority's genesis key (it signs checkpoints)."""
+        return self._registry.genesis_key_id or ""
+
+    @property
     def authority(self) -> str:
         return self._registry.authority or ""
 

@@ -16,9 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 from tilsyn.ledger import ValidationError, keys
-from tilsyn.ledger.checkpoint import CheckpointError, open_note
-from tilsyn.ledger.checkpoints import latest_checkpoint, note_key_name
-from tilsyn.ledger.envelope import decode_record, decode_statement, leaf_hash
+from tilsyn.ledger.checkpoints import check_latest_checkpoint
+from tilsyn.ledger.envelope import leaf_hash
 from tilsyn.ledger.merkle import verify_inclusion
 
 from . import events as ev
@@ -33,22 +32,12 @@ class _Checker:
         self.ledger = sup.ledger
         self.events = {e.seq: e for e in self.ledger.read(stream=ev.tilbud_stream(tilbud))}
         self.keys = {kid: self.ledger.key_info(kid) for kid in {e.statement.key_id for e in self.events.values()}}
-        self.checkpoint = latest_checkpoint(self.ledger)
-        self.checkpoint_ok = False
-        self.checkpoint_problem = "no checkpoint yet ('tilsyn checkpoint')"
+        self.checkpoint, self.checkpoint_problem = check_latest_checkpoint(self.ledger)
+        self.checkpoint_ok = self.checkpoint is not None and self.checkpoint_problem is None
         self.proofs: dict[int, list[bytes]] = {}
-        if self.checkpoint is not None:
-            with self.ledger.store.reading() as conn:
-                genesis = decode_statement(decode_record(next(iter(
-                    self.ledger.store.stream_records(conn, "ledger/keys")))[1]).statement)
-            authority = self.ledger.key_info(genesis.key_id)
-            try:
-                open_note(self.checkpoint.note, note_key_name(self.ledger.origin), authority.public_key)
-                self.checkpoint_ok, self.checkpoint_problem = True, None
-            except CheckpointError as e:
-                self.checkpoint_problem = f"the checkpoint's signature does not verify: {e}"
+        if self.checkpoint_ok:
             covered = [seq for seq in self.events if seq <= self.checkpoint.size]
-            if self.checkpoint_ok and covered:  # one batched read of the nodes all the proofs share
+            if covered:  # one batched read of the nodes all the proofs share
                 self.proofs = self.ledger.tree.inclusion_proofs(covered, self.checkpoint.size)
 
     def node(self, seq: int, kind: str, **extra: Any) -> dict[str, Any]:

@@ -89,6 +89,7 @@ class Supervision:
         if not is_sealed(value):
             return value
         subject = sealed_subject(value)
+        # Asked every time, not cached: another process may have erased the subject meanwhile.
         row = self.ledger.vault.status(subject)
         if row is not None and row.wrapped is None:
             return f"«slettet {row.erased_at[:10]}, {row.erase_reason}»"
@@ -141,8 +142,12 @@ class Supervision:
             self.snapshots.save(stream, state)
         return state
 
-    def findings(self, state: TilbudState, today: date | None = None) -> list[Finding]:
-        """Run every finding rule on ``state``. ``today`` defaults to the as-of moment or now."""
+    def findings(self, state: TilbudState, today: date | None = None, *, as_of: str | int | None = None
+                 ) -> list[Finding]:
+        """Run every finding rule on ``state``. ``today`` defaults to now; for a replay (``as_of`` given,
+        as passed to :meth:`state`) findings are judged on the day of the last event replayed."""
+        if today is None and as_of is not None and state.last_recorded_at:
+            today = date.fromisoformat(state.last_recorded_at[:10])
         if today is None:
             today = datetime.now(timezone.utc).date()
         settings = dict(self.plugins.settings)
