@@ -41,6 +41,11 @@ class KeyInfo:
     revoke_reason: str | None = None
     granted_seqs: dict[str, int] = field(default_factory=dict)
 
+    def copy(self) -> "KeyInfo":
+        """An independent copy (roles and grants are mutable)."""
+        return KeyInfo(self.key_id, self.actor, self.public_key, set(self.roles), self.registered_seq,
+                       self.revoked_seq, self.revoke_reason, dict(self.granted_seqs))
+
     def roles_at(self, seq: int) -> set[str]:
         """The roles this key held when the event at ``seq`` was appended (empty if not yet registered)."""
         if seq <= self.registered_seq and self.registered_seq != 1:
@@ -93,11 +98,7 @@ class KeyRegistry:
 
     def copy(self) -> "KeyRegistry":
         other = KeyRegistry()
-        other.keys = {
-            k: KeyInfo(v.key_id, v.actor, v.public_key, set(v.roles), v.registered_seq, v.revoked_seq,
-                       v.revoke_reason, dict(v.granted_seqs))
-            for k, v in self.keys.items()
-        }
+        other.keys = {k: v.copy() for k, v in self.keys.items()}
         other.last_seq, other.authority, other.origin = self.last_seq, self.authority, self.origin
         other.genesis_key_id = self.genesis_key_id
         return other

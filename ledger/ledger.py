@@ -108,10 +108,9 @@ class Ledger:
         events with personal fields can neither be recorded nor read in clear.
         """
         store = Store.connect(url)
-        if store.dialect == "sqlite" and not os.path.exists(store.engine.url.database):
-            # Checked first: opening would create an empty file where the user mistyped a path.
-            raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
-        if not store.has_schema():
+        # A missing SQLite file is checked first: looking into it would create an empty file where the
+        # user mistyped a path.
+        if (store.dialect == "sqlite" and not os.path.exists(store.engine.url.database)) or not store.has_schema():
             raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
         ledger = cls(store, policy, kek)
         ledger._refresh_registry()
@@ -192,9 +191,7 @@ class Ledger:
         """One key as of now (cheaper than :meth:`registry`, which copies every key)."""
         self._refresh_registry()
         info = self._registry.keys.get(key_id)
-        return None if info is None else KeyInfo(info.key_id, info.actor, info.public_key, set(info.roles),
-                                                  info.registered_seq, info.revoked_seq, info.revoke_reason,
-                                                  dict(info.granted_seqs))
+        return None if info is None else info.copy()
 
     def signer(self, actor: str, keystore: KeyStore, passphrase: str | None = None) -> Signer:
         """Load ``actor``'s active private key from ``keystore`` and check it against the ledger."""
