@@ -122,9 +122,6 @@ def load_plugins(plugins: Iterable[tuple[str, Any]] | None = None, settings: dic
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
-    if os.environ.get("TILSYN_TRACE_HOOKS"):
-        pm.trace.root.setwriter(lambda s: sys.stderr.write(s))
-        pm.enable_tracing()
     sources: list[tuple[str, Any, str]] = []
     if plugins is None:
         for ep in _entry_points():
