@@ -86,10 +86,12 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
     else:
         console.print(Text(f"Kontrolpunkt: {cp['problem']}", style="yellow"))
     ok = result["all_signatures_ok"]
+    failed = result["proof_failures"]
     console.print(Text(f"Alle signaturer {'gyldige' if ok else 'IKKE gyldige'}; "
-                       f"alle hændelser {'dækket af kontrolpunktet' if result['all_included'] else 'ikke alle dækket af kontrolpunktet'}",
-                       style="green" if ok and result["all_included"] else "yellow"))
-    if not ok:
+                       + (f"inklusionsbevis FEJLER for seq {', '.join(map(str, failed))}" if failed else
+                          f"alle hændelser {'dækket af kontrolpunktet' if result['all_included'] else 'ikke alle dækket af kontrolpunktet'}"),
+                       style="green" if ok and result["all_included"] else "red" if failed or not ok else "yellow"))
+    if not ok or failed:
         raise SystemExit(1)
 
 

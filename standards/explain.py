@@ -132,6 +132,8 @@ def explain(sup, tilbud: str, decision_seq: int | None = None, as_of: str | int 
         # Nodes without a seq are verdicts that were never given (a marker not assessed).
         "all_signatures_ok": all(n.get("signature_ok") for n in nodes(root) if "seq" in n),
         "all_included": all(n.get("inclusion_ok") for n in nodes(root) if "seq" in n),
+        # A proof that fails (False) means tampering; one not yet covered by a checkpoint is None.
+        "proof_failures": [n["seq"] for n in nodes(root) if n.get("inclusion_ok") is False],
     }
 
 

@@ -112,3 +112,14 @@ def test_explain_through_the_cli(demo):
     assert human.exit_code == 0 and "kriterium" in human.output and "✓sig" in human.output
     wrong = CliRunner().invoke(cli, ["explain", "T-1001", "4"], env=env)
     assert wrong.exit_code == 2 and "is not a decision" in wrong.output
+
+
+def test_explain_exits_1_when_a_proof_fails(demo):
+    path, _, sup = demo
+    seq = explain(sup, "T-1001")["decision"]["criteria"][0]["markers"][0]["observations"][0]["seq"]
+    with sqlite3.connect(path / "tilsyn.db") as db:
+        record = db.execute("select record from events where seq=?", (seq,)).fetchone()[0]
+        db.execute("update events set record=? where seq=?", (record.replace(b'"recorded_at":"2', b'"recorded_at":"1'), seq))
+    env = {"TILSYN_DB": str(path / "tilsyn.db"), "TILSYN_HOME": str(path)}
+    result = CliRunner().invoke(cli, ["--as", "Karen Holm", "explain", "T-1001"], env=env)
+    assert result.exit_code == 1 and f"FEJLER for seq {seq}" in result.output
