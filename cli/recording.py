@@ -18,9 +18,31 @@ from tilsyn.standards import events as ev
 from tilsyn.standards.model import METHODS, SOURCES, TILBUD_TYPES
 from tilsyn.standards.service import occurred
 
-from .choices import DanishChoice
+from .choices import DanishChoice, fold
 from .context import AppContext, pass_app
 from .output import console, emit_json
+
+
+INSTEAD_SHOWN = ("uanmeldt", "oensker-ikke", "kan-ikke")
+
+
+class OpenSource(DanishChoice):
+    """A source (kilde) from the vocabulary, typed any Danish way — or another named source, kept as given.
+
+    Whether a source outside the vocabulary is allowed is the guards' question (where the design names its
+    sources with «fx»); the command line only normalises what it recognises.
+    """
+
+    name = "kilde"
+
+    def convert(self, value, param, ctx):
+        found = self._by_fold.get(fold(str(value)))
+        if found is not None:
+            return found
+        text = " ".join(str(value).split())
+        if not text:
+            self.fail("a source must be named", param, ctx)
+        return text
 
 
 def recording(f):
@@ -149,19 +171,29 @@ def visit_abort(app, tilbud_id, reason, visit_id, occurred_at, as_json):
 @click.command()
 @click.argument("tilbud_id", metavar="TILBUD")
 @click.argument("marker", metavar="MARKER")
-@click.option("--source", required=True, type=DanishChoice(SOURCES), help="Source (kilde).")
+@click.option("--source", required=True, type=OpenSource(SOURCES), metavar="KILDE",
+              help=f"Source (kilde): {', '.join(SOURCES)}; another relevant source by name where the design "
+                   f"says «fx» (trianguleringsinterview).")
 @click.option("--method", required=True, type=DanishChoice(METHODS), help="Method (metode).")
 @click.option("--text", required=True, help="What was observed.")
 @click.option("--element", metavar="ID", help="The design element it serves, e.g. 2.3.1.a.")
 @click.option("--visit", "visit_id", metavar="ID", help="The visit it was made on.")
 @click.option("--subject", metavar="SUBJECT", help="Data subject the text describes (personal data).")
 @click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
+@click.option("--form", "interview_form", type=DanishChoice(ev.INTERVIEW_FORMS),
+              help="The interview's form (default for an interview: fysisk, seed 002).")
+@click.option("--instead-of-interview", "instead", type=DanishChoice(ev.INSTEAD_OF_INTERVIEW, INSTEAD_SHOWN),
+              help="Why observation or a trianguleringsinterview replaces the borgerinterview.")
 @recording
 @pass_app
-def observe(app, tilbud_id, marker, source, method, text, element, visit_id, subject, standard, occurred_at, as_json):
+def observe(app, tilbud_id, marker, source, method, text, element, visit_id, subject, standard, interview_form,
+            instead, occurred_at, as_json):
     """Record an observation for MARKER of TILBUD."""
+    if interview_form is None and method in ("interview", "trianguleringsinterview"):
+        interview_form = "fysisk"  # seed 002: «Interview er som udgangspunkt det fysiske interview»
     payload = {"marker": marker, "source": source, "method": method, "text": text, "element": element,
-               "visit": visit_id, "subject": subject, **_standard(standard)}
+               "visit": visit_id, "subject": subject, "interview_form": interview_form,
+               "instead_of_interview": instead, **_standard(standard)}
     record(app, tilbud_id, ev.OBSERVATION, {k: v for k, v in payload.items() if v is not None}, occurred_at, as_json,
            f"observation for marker {marker}")
 
@@ -220,12 +252,63 @@ def assess_criterion(app, tilbud_id, criterion, verdict, reason, subject, standa
 @click.option("--reason", required=True, help="Why this risk colour.")
 @click.option("--criterion", metavar="ID", help="Categorise one criterion instead of the whole tilbud.")
 @click.option("--subject", metavar="SUBJECT", help="Data subject the reason describes (sealed as personal data).")
+@click.option("--doubt", metavar="TEXT", help="At gul: the doubt the widened investigation is to resolve.")
+@click.option("--widen", "widen", multiple=True, metavar="ELEMENT",
+              help="At gul: a design element to cover (2.3.1.a) or a way beyond the design "
+                   "(MARKER:METHOD:SOURCE, e.g. 2.3.1:trianguleringsinterview:pårørende); repeatable.")
 @recording
 @pass_app
-def risk(app, tilbud_id, colour, reason, criterion, subject, occurred_at, as_json):
-    """Set the risk colour (risikokategori) of TILBUD."""
+def risk(app, tilbud_id, colour, reason, criterion, subject, doubt, widen, occurred_at, as_json):
+    """Set the risk colour (risikokategori) of TILBUD; at gul, with the doubt and the widened design."""
     payload = {"colour": colour, "reason": reason, **({"criterion": criterion} if criterion else {}), **_subject(subject)}
-    record(app, tilbud_id, ev.RISK, payload, occurred_at, as_json, f"risk {colour}")
+    if colour != "gul" and (doubt or widen):
+        raise click.UsageError("--doubt and --widen belong to risk gul (seed 002: the design is widened in doubt)")
+    if colour == "gul" and not (doubt and widen):
+        raise click.UsageError("risk gul records the doubt and the widened design: give --doubt TEXT and "
+                               "--widen ELEMENT (seed 002)")
+    if colour != "gul":
+        record(app, tilbud_id, ev.RISK, payload, occurred_at, as_json, f"risk {colour}")
+        return
+    widening = {"doubt": doubt, **_widening(widen), **({"criterion": criterion} if criterion else {}),
+                **_subject(subject)}
+    signer, when = app.signer(), occurred(occurred_at)
+    events = app.supervision().record_many([(signer, tilbud_id, ev.RISK, payload, when),
+                                            (signer, tilbud_id, ev.DESIGN_WIDENED, widening, when)])
+    if as_json:
+        emit_json([e.to_dict() for e in events])
+        return
+    console.print(f"seq {events[0].seq}: risk gul ({events[0].type}, signed by {events[0].actor})")
+    console.print(f"seq {events[1].seq}: undersøgelsesdesignet udvidet med {', '.join(widen)} "
+                  f"({events[1].type}, signed by {events[1].actor})")
+
+
+def _widening(items) -> dict[str, list]:
+    elements, ways = [], []
+    for item in items:
+        if ":" in item:
+            parts = item.split(":")
+            if len(parts) != 3 or not all(p.strip() for p in parts):
+                raise click.BadParameter(f"{item!r}: a way is MARKER:METHOD:SOURCE", param_hint="--widen")
+            method = DanishChoice(METHODS).convert(parts[1], None, None)
+            source = OpenSource(SOURCES).convert(parts[2], None, None)
+            ways.append({"marker": parts[0].strip(), "method": method, "source": source})
+        else:
+            elements.append(item.strip())
+    return {"elements": elements, "ways": ways}
+
+
+# -- quality (issue 14): temaet økonomi ---------------------------------------------------------------------
+@assess.command("oekonomi")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("verdict", metavar="opfyldt|ikke-opfyldt", type=DanishChoice(ev.CRITERION_VERDICTS))
+@click.option("--reason", required=True, help="The faglig begrundelse for the økonomi verdict.")
+@click.option("--subject", metavar="SUBJECT", help="Data subject the reason describes (sealed as personal data).")
+@recording
+@pass_app
+def assess_oekonomi(app, tilbud_id, verdict, reason, subject, occurred_at, as_json):
+    """Assess temaet økonomi of TILBUD (seed 002: part of fornøden kvalitet, outside the model)."""
+    record(app, tilbud_id, ev.OEKONOMI_ASSESSED, {"verdict": verdict, "reason": reason, **_subject(subject)},
+           occurred_at, as_json, f"økonomi: {verdict}")
 
 
 # -- decisions ----------------------------------------------------------------------------------

@@ -50,13 +50,32 @@ def _print_status(s: dict, findings) -> None:
     line = Text("Fornøden kvalitet: ") + fk_text[fk["value"]]
     if fk["held_back_by"]:
         line += Text(f" — holdes tilbage af kriterium {', '.join(fk['held_back_by'])}")
-    if fk["not_assessed"]:
-        line += Text(f" · ikke vurderet: {', '.join(fk['not_assessed'])}", style="bright_black")
     console.print(line)
+    if fk["value"] is not True:
+        for why in fk["missing"][:12]:
+            console.print(Text(f"  · {why}", style="bright_black"))
+        if len(fk["missing"]) > 12:
+            console.print(Text(f"  · … og {len(fk['missing']) - 12} mere", style="bright_black"))
+    oek = s.get("oekonomi")
+    console.print(Text("Økonomi: ") + coloured(oek["verdict"] if oek else None)
+                  + Text(f"  (seq {oek['seq']}, {oek['actor']})" if oek else "  (ikke vurderet)", style="bright_black"))
     risk = s["risk"]
     console.print(Text("Risikokategori: ") + coloured(risk["verdict"] if risk else None)
                   + Text(f"  (forslag: {s['suggested_risk'] or '–'})" + (f" · seq {risk['seq']}, {risk['actor']}" if risk else ""),
                          style="bright_black"))
+    history = [r for r in s.get("risk_history", []) if r["live"]]
+    if len(history) > 1 or any(r["widened"] for r in history):
+        console.print(Text("Risikohistorik:", style="bold"))
+        for r in history:
+            scope = f"kriterium {r['criterion']}" if r["criterion"] else "tilbuddet"
+            console.print(Text.assemble("  ", coloured(r["colour"]), f" {scope} · seq {r['seq']} · {r['actor']} · "
+                                        f"{r['occurred_at'][:10]}" + (" · gældende" if r["current"] else "")))
+            for w in r["widened"]:
+                if not w["live"]:
+                    continue
+                added = [*w["elements"], *(f"{x['method']} af {x['source']} ({x['marker']})" for x in w["ways"])]
+                console.print(Text(f"    udvidet (seq {w['seq']}): {', '.join(added)} · tvivl: {w['doubt']}",
+                                   style="bright_black"))
     table = Table("tema", "kriterium", "besluttet", "forslag", "markører", "seq", box=None, header_style="bold",
                   title="Vurderinger", title_justify="left")
     for theme in s["themes"]:
@@ -66,8 +85,10 @@ def _print_status(s: dict, findings) -> None:
                 verdict = m["current"]["verdict"] if m["current"] else None
                 markers += Text(f"{m['id']} ") + coloured(verdict) + Text("  ")
             decided = c["decided"]
-            table.add_row(f"{theme['id']} {theme['title'][:28]}" if i == 0 else "", f"{c['id']}",
-                          coloured(decided["verdict"] if decided else None),
+            shown = coloured(decided["verdict"] if decided else None)
+            if c.get("stale"):
+                shown += Text(" (forældet)", style="bold red")
+            table.add_row(f"{theme['id']} {theme['title'][:28]}" if i == 0 else "", f"{c['id']}", shown,
                           Text(c["suggested"] or "–", style="bold red" if c["differs"] else "bright_black"),
                           markers, str(decided["seq"]) if decided else "")
     console.print(table)

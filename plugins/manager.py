@@ -157,7 +157,8 @@ def load_plugins(plugins: Iterable[tuple[str, Any]] | None = None, settings: dic
             event_types.append(EventType(et.name, et.roles, et.schema, et.description, owner=name))
             info.contributes.setdefault("event types", []).append(et.name)
         for g in _call(pm, "tilsyn_guards", obj, name):
-            guards.append(GuardRule(g.name, g.description, g.check, g.event_types, g.references, plugin=name))
+            guards.append(GuardRule(g.name, g.description, g.check, g.event_types, g.references, plugin=name,
+                                    with_settings=getattr(g, "with_settings", False)))
             info.contributes.setdefault("guards", []).append(g.name)
         for f in _call(pm, "tilsyn_findings", obj, name):
             findings.append(FindingRule(f.name, f.description, f.check, f.references, f.settings, plugin=name))

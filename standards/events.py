@@ -22,6 +22,22 @@ Id = Annotated[str, msgspec.Meta(pattern=r"^[^\s/]{1,100}$")]
 Personal = Annotated[str, msgspec.Meta(min_length=1, extra={"personal": True})]
 """Free text that may describe a person: sealed for the event's ``subject`` when one is named."""
 
+VARIG_ORDNING = "Varig ordning"
+PlanEnd = Annotated[str, msgspec.Meta(pattern=r"^(\d{4}-\d{2}-\d{2}|Varig ordning)$",
+                                      description="ISO date YYYY-MM-DD, or «Varig ordning» (seed 000)")]
+INTERVIEW_FORMS = ("fysisk", "telefonisk", "virtuelt", "skriftligt")
+"""Seed 002: «Interview er som udgangspunkt det fysiske interview under tilsynsbesøget. Hvis dette ikke er
+muligt, kan telefonisk, virtuelt eller skriftligt interview gennemføres.» An interview recorded without a
+form is the physical one."""
+InterviewForm = Literal["fysisk", "telefonisk", "virtuelt", "skriftligt"]
+INSTEAD_OF_INTERVIEW = ("tilsynsbesøget er uanmeldt", "borgerne ønsker ikke interview",
+                        "borgerne er ikke i stand til interview")
+"""Seed 002: why the borgerperspektiv is lit by observation or a trianguleringsinterview instead of an
+interview: «fordi tilsynsbesøget er uanmeldt eller fordi borgerne ikke ønsker/er i stand til at gennemføre
+interview»."""
+InsteadOfInterview = Literal["tilsynsbesøget er uanmeldt", "borgerne ønsker ikke interview",
+                             "borgerne er ikke i stand til interview"]
+
 TilbudType = Literal["døgntilbud", "dagtilbud", "ambulant", "krisecenter"]
 assert set(TilbudType.__args__) == set(TILBUD_TYPES)
 
@@ -92,6 +108,9 @@ class ObservationRecorded(StandardRef):
     element: Id | None = None
     visit: Id | None = None
     subject: Id | None = None
+    # Borgerperspektivet (seed 002): the form of an interview, and why the borgerinterview was replaced.
+    interview_form: InterviewForm | None = None
+    instead_of_interview: InsteadOfInterview | None = None
 
 
 class MarkerAssessed(StandardRef):
@@ -156,7 +175,10 @@ class PlanItemAdded(StandardRef):
     """*Opfølgningsplan, ny prioritet*: one row of the follow-up plan with its nine columns.
 
     ``tema_standard`` names the quality model (id@version) whose theme ``tema`` refers to: a plan made
-    under an older model keeps pointing at that model's themes.
+    under an older model keeps pointing at that model's themes. ``slut`` is a date or «Varig ordning»
+    (seed 000's own row). A row may name the ``criterion`` it lifts and answer a påbud or a vilkår
+    (``answers``, the decision's seq) or an ``anbefaling`` (its text, as the tilsyn gave it); with
+    ``regional`` it is the written plan of a regional standard's trin 4.
     """
 
     item: Id
@@ -167,11 +189,14 @@ class PlanItemAdded(StandardRef):
     hvad: Text
     hvordan: Text
     start: Date
-    slut: Date
+    slut: PlanEnd
     dokumentation: Text
     hvem: Text
     answers: int | None = None
     tema_standard: str | None = None
+    criterion: Id | None = None
+    anbefaling: Text | None = None
+    regional: Id | None = None
 
 
 class PlanItemRevised(Payload):
@@ -241,6 +266,50 @@ INDIKATOR_CHECKED = "regional.IndikatorChecked/1"
 MONITORING_COMPLETED = "regional.MonitoringCompleted/1"
 CORRECTION = "tilsyn.Correction/1"
 
+# -- quality (issue 14): økonomi and the widened investigation design --------------------------------------
+
+
+class OekonomiAssessed(Payload):
+    """*Temaet økonomi vurderet*: opfyldt / ikke opfyldt, with the faglig begrundelse.
+
+    Seed 002: fornøden kvalitet covers «både de temaer, som fremgår af kvalitetsmodellen, og temaet økonomi,
+    som ikke fremgår af kvalitetsmodellen»; so økonomi is judged beside the model, under no model version.
+    """
+
+    verdict: CriterionVerdict
+    reason: Personal
+    subject: Id | None = None
+
+
+class WidenedWay(Payload):
+    """A way (method × source) beyond a marker's investigation design, added while in doubt."""
+
+    marker: Id
+    method: Text
+    source: Text
+
+
+class DesignWidened(StandardRef):
+    """*Undersøgelsesdesignet udvidet* while risk is gul: the doubt investigated and what is added.
+
+    Seed 002: at gul «undersøges … indtil tvivlen er afklaret, hvilket i praksis betyder, at
+    undersøgelsesdesignet udvides». ``elements`` names design elements (of any marker) to be covered,
+    ``ways`` adds methods and sources the design does not list. ``criterion`` scopes it to one criterion.
+    """
+
+    doubt: Personal
+    elements: list[Id] = []
+    ways: list[WidenedWay] = []
+    criterion: Id | None = None
+    subject: Id | None = None
+
+
+OEKONOMI_ASSESSED = "kvalitetsmodel.OekonomiAssessed/1"
+DESIGN_WIDENED = "kvalitetsmodel.DesignWidened/1"
+QUALITY_PAYLOAD_TYPES: dict[str, type[Payload]] = {OEKONOMI_ASSESSED: OekonomiAssessed,
+                                                   DESIGN_WIDENED: DesignWidened}
+# -- end quality -----------------------------------------------------------------------------------------
+
 PAYLOAD_TYPES: dict[str, type[Payload]] = {
     TILBUD_REGISTERED: TilbudRegistered, VISIT_STARTED: VisitStarted, VISIT_COMPLETED: VisitCompleted,
     VISIT_ABORTED: VisitAborted, OBSERVATION: ObservationRecorded, MARKER_ASSESSED: MarkerAssessed,
@@ -248,6 +317,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     DECISION_LIFTED: DecisionLifted, DECISION_FULFILLED: DecisionFulfilled, PLAN_ITEM_ADDED: PlanItemAdded,
     PLAN_ITEM_REVISED: PlanItemRevised, PLAN_APPROVED: PlanApproved, PLAN_RESULT: PlanResultRecorded,
     INDIKATOR_CHECKED: IndikatorChecked, MONITORING_COMPLETED: MonitoringCompleted, CORRECTION: Correction,
+    **QUALITY_PAYLOAD_TYPES,
 }
 
 

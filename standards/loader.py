@@ -106,6 +106,7 @@ def _validate_element(el: DesignElement, expected_id: str, fail) -> None:
             fail(f"design element {el.id}: option {opt.method}/{opt.source} listed twice")
         seen.add(key)
     _check_vocab(el.not_applicable_to, TILBUD_TYPES, "tilbud type", f"design element {el.id}", fail)
+    _check_vocab(el.open_sources, METHODS, "method (open_sources)", f"design element {el.id}", fail)
     if el.text != el.text.strip():
         fail(f"design element {el.id}: stray whitespace around text")
     for part in el.parts:

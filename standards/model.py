@@ -26,6 +26,7 @@ __all__ = [
     "TILBUD_TYPES",
     "METHODS",
     "SOURCES",
+    "RECEIVED_SOURCES",
     "TILBUD_PROPERTIES",
     "MethodSource",
     "DesignPart",
@@ -70,7 +71,15 @@ SOURCES: tuple[str, ...] = (
     "dokumenter",  # the tilbud's own documents: oversigter, planer, referater, indberetninger …
     "fysiske rammer",  # observation of the physical surroundings
     "kvalitetsmodellen",  # the supervisor's findings in the model's other themes
+    # Seed 002: «socialtilsynet modtager oplysninger via whistleblowerordningen, underretninger og orientering
+    # fra andre myndigheder» — information the tilsyn receives rather than investigates.
+    "whistleblowerordningen",
+    "underretning",
+    "anden myndighed",
 )
+
+#: Sources of information the tilsyn receives (seed 002) rather than collects by its design.
+RECEIVED_SOURCES: tuple[str, ...] = ("whistleblowerordningen", "underretning", "anden myndighed")
 
 #: Properties of a tilbud that a marker can require (else *ikke aktuel*).
 TILBUD_PROPERTIES: tuple[str, ...] = ("bestyrelse",)
@@ -139,6 +148,15 @@ class DesignElement(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_
     options: tuple[MethodSource, ...]
     not_applicable_to: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    open_sources: tuple[str, ...] = ()
+    """Methods whose sources the seed only exemplifies ("… med én anden kilde, fx pårørende, værge …"): with
+    these methods any named relevant source covers the element, recorded as given."""
+
+    def covers(self, method: str, source: str) -> bool:
+        """Whether an observation by ``method`` of ``source`` is one of this element's ways."""
+        if any(o.method == method and o.source == source for o in self.options):
+            return True
+        return method in self.open_sources and source not in ("borger",)
 
     def all_points(self) -> tuple[str, ...]:
         """Every bullet of the element, including those of further ``parts``."""

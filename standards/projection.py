@@ -16,7 +16,7 @@ import msgspec
 
 from . import events as ev
 
-PROJECTION_VERSION = 2
+PROJECTION_VERSION = 3
 """Bump when the fold changes, so stale snapshots are ignored."""
 
 
@@ -48,6 +48,8 @@ class Observation(Provenance, kw_only=True):
     subject: str | None = None
     standard: str = ""
     standard_version: str = ""
+    interview_form: str | None = None
+    instead_of_interview: str | None = None
 
 
 class Assessment(Provenance, kw_only=True):
@@ -108,6 +110,26 @@ class Monitoring(Provenance, kw_only=True):
     date: str
 
 
+# -- quality (issue 14) ------------------------------------------------------------------------------------
+class WidenedWay(msgspec.Struct, kw_only=True):
+    marker: str
+    method: str
+    source: str
+
+
+class Widening(Provenance, kw_only=True):
+    """*Undersøgelsesdesignet udvidet*: the doubt (sealed if ``data_subject``) and what was added."""
+
+    doubt: str
+    elements: list[str] = []
+    ways: list[WidenedWay] = []
+    criterion: str = ""
+    standard: str = ""
+    standard_version: str = ""
+    data_subject: str | None = None
+# -- end quality -------------------------------------------------------------------------------------------
+
+
 class CorrectionNote(Provenance, kw_only=True):
     corrects: int
     reason: str
@@ -140,6 +162,8 @@ class TilbudState(msgspec.Struct, kw_only=True):
     monitorings: list[Monitoring] = []
     corrections: list[CorrectionNote] = []
     withdrawn: dict[int, int] = {}  # seq withdrawn → seq of the correction that withdrew it
+    oekonomi: list[Assessment] = []  # quality: temaet økonomi, outside the model (seed 002)
+    widenings: list[Widening] = []   # quality: widened investigation design while gul
 
     # -- derived views (never stored) --------------------------------------------------------
     def live(self, seq: int) -> bool:
@@ -159,6 +183,19 @@ class TilbudState(msgspec.Struct, kw_only=True):
 
     def risk(self, criterion: str = "") -> Assessment | None:
         return self.current([r for r in self.risks if r.subject == criterion])
+
+    def oekonomi_verdict(self) -> Assessment | None:
+        return self.current(self.oekonomi)
+
+    def live_widenings(self) -> list[Widening]:
+        return [w for w in self.widenings if self.live(w.seq)]
+
+    def risk_at(self, seq: int, criterion: str = "") -> Assessment | None:
+        """The risk colour in force just before ``seq`` (for one criterion, else for the tilbud)."""
+        for r in reversed(self.risks):
+            if r.seq < seq and r.subject == criterion and self.live(r.seq):
+                return r
+        return None
 
     def live_observations(self, marker_id: str | None = None) -> list[Observation]:
         return [o for o in self.observations if self.live(o.seq) and (marker_id is None or o.marker == marker_id)]
@@ -263,7 +300,8 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
         state.observations.append(Observation(
             **prov, marker=p["marker"], source=p["source"], method=p["method"], text=p["text"],
             element=p.get("element"), visit=p.get("visit"), subject=p.get("subject"),
-            standard=p["standard"], standard_version=p["standard_version"]))
+            standard=p["standard"], standard_version=p["standard_version"],
+            interview_form=p.get("interview_form"), instead_of_interview=p.get("instead_of_interview")))
     elif type == ev.MARKER_ASSESSED:
         state.markers.setdefault(p["marker"], []).append(Assessment(
             **prov, subject=p["marker"], verdict=p["verdict"], reason=p["reason"], standard=p["standard"],
@@ -296,6 +334,9 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
         fields["priority"] = p["priority"]
         fields["answers"] = p.get("answers")
         fields["tema_standard"] = p.get("tema_standard")
+        for key in ("criterion", "anbefaling", "regional"):  # quality (issue 14): optional, only when given
+            if p.get(key) is not None:
+                fields[key] = p[key]
         state.plan_items[p["item"]] = PlanItem(**prov, item=p["item"], fields=fields, standard=p["standard"],
                                                standard_version=p["standard_version"])
         state.plan_revision += 1
@@ -317,6 +358,15 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
     elif type == ev.MONITORING_COMPLETED:
         state.monitorings.append(Monitoring(**prov, standard=p["standard"], standard_version=p["standard_version"],
                                             date=p["date"]))
+    elif type == ev.OEKONOMI_ASSESSED:
+        state.oekonomi.append(Assessment(**prov, subject="økonomi", verdict=p["verdict"], reason=p["reason"],
+                                         data_subject=p.get("subject")))
+    elif type == ev.DESIGN_WIDENED:
+        state.widenings.append(Widening(
+            **prov, doubt=p["doubt"], elements=list(p.get("elements", [])),
+            ways=[WidenedWay(marker=w["marker"], method=w["method"], source=w["source"]) for w in p.get("ways", [])],
+            criterion=p.get("criterion") or "", standard=p["standard"], standard_version=p["standard_version"],
+            data_subject=p.get("subject")))
     elif type == ev.CORRECTION:
         target = p["corrects"]
         state.withdrawn[target] = e.seq
@@ -344,7 +394,7 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
 # Facts a correction may replace (the replacement is a payload of the same type).
 _REPLACEABLE = {ev.OBSERVATION, ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.DECISION_ISSUED,
                 ev.PLAN_ITEM_ADDED, ev.PLAN_ITEM_REVISED, ev.PLAN_RESULT, ev.INDIKATOR_CHECKED,
-                ev.MONITORING_COMPLETED, ev.VISIT_STARTED}
+                ev.MONITORING_COMPLETED, ev.VISIT_STARTED, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED}
 REPLACEABLE_TYPES = frozenset(_REPLACEABLE)
 
 

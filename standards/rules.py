@@ -24,9 +24,18 @@ class GuardRule:
     event_types: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     plugin: str = ""
+    with_settings: bool = False
+    """If true, ``check(statement, state, catalog, settings)`` also gets the merged plugin settings (operator
+    overrides included), so a guard's threshold or mode can be set in tilsyn.toml."""
 
     def applies_to(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types
+
+    def run(self, statement: Any, state: Any, catalog: Any, settings: dict[str, Any]) -> str | None:
+        """Call ``check`` with the arguments it takes."""
+        if self.with_settings:
+            return self.check(statement, state, catalog, settings)
+        return self.check(statement, state, catalog)
 
 
 @dataclass(frozen=True)

@@ -197,7 +197,7 @@ class Supervision:
         """
         for guard in self.plugins.guards:
             if guard.applies_to(statement.type):
-                reason = guard.check(statement, state, self.catalog)
+                reason = guard.run(statement, state, self.catalog, self.plugins.settings)
                 if reason:
                     raise Refused(guard.plugin, guard.name, reason)
         replacement = statement.payload.get("replacement") if statement.type == ev.CORRECTION else None

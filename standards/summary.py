@@ -49,6 +49,97 @@ def suggested_criterion_verdict(criterion, state: TilbudState) -> tuple[str | No
     return None, seqs
 
 
+def criterion_standing(criterion, state: TilbudState) -> dict[str, Any]:
+    """Where a criterion stands under seed 002's rule 3, judged on its markers *now*.
+
+    ``missing``: applicable markers without a live verdict (a marker the model says does not apply needs
+    none); ``absent``: markers *ikke til stede*. A signed *opfyldt* is ``stale`` when it no longer rests on
+    assessed markers — one turned *ikke til stede*, or lost its verdict by a correction — and then does
+    not count as opfyldt until the criterion is reassessed.
+    """
+    missing, absent = [], []
+    for m in criterion.markers:
+        verdict = state.marker_verdict(m.id)
+        if verdict is None:
+            if marker_applies(m, state):
+                missing.append(m.id)
+        elif verdict.verdict == "ikke til stede":
+            absent.append(m.id)
+    decided = state.criterion_verdict(criterion.id)
+    stale_reason = None
+    if decided is not None and decided.verdict == "opfyldt":
+        if absent:
+            stale_reason = (f"står som opfyldt, men markør {', '.join(absent)} er nu vurderet ikke til stede; "
+                            f"kriteriet skal vurderes igen")
+        elif missing:
+            stale_reason = (f"står som opfyldt, men markør {', '.join(missing)} har ingen gældende vurdering; "
+                            f"kriteriet skal vurderes igen")
+    return {"decided": decided, "missing": missing, "absent": absent, "stale": stale_reason is not None,
+            "stale_reason": stale_reason}
+
+
+FORNOEDEN_TEXT = {True: "ja", False: "nej", None: "ikke afgjort"}
+
+
+def fornoeden_kvalitet(state: TilbudState, model) -> dict[str, Any]:
+    """Seed 002: fornøden kvalitet = every criterion of every theme opfyldt, *and* temaet økonomi.
+
+    *ja* only when every criterion of ``model`` stands opfyldt on assessed markers (none stale) and a
+    signed økonomi assessment is opfyldt; *nej* as soon as one criterion or økonomi is ikke opfyldt or a
+    marker is ikke til stede (its criterion cannot be opfyldt); otherwise *ikke afgjort*. ``missing`` says,
+    in Danish, what stands between the tilbud and *ja*.
+    """
+    held_back, not_assessed, stale, seqs = [], [], [], []
+    markers_missing: dict[str, list[str]] = {}
+    markers_absent: dict[str, list[str]] = {}
+    missing: list[str] = []
+    if model is not None:
+        for crit in model.criteria():
+            st = criterion_standing(crit, state)
+            decided = st["decided"]
+            if st["missing"]:
+                markers_missing[crit.id] = st["missing"]
+            if st["absent"]:
+                markers_absent[crit.id] = st["absent"]
+            if decided is None:
+                not_assessed.append(crit.id)
+                what = "er ikke vurderet"
+                if st["absent"]:
+                    what += f" (markør {', '.join(st['absent'])} er ikke til stede)"
+                missing.append(f"kriterium {crit.id} {what}")
+            elif decided.verdict == "ikke opfyldt":
+                held_back.append(crit.id)
+                seqs.append(decided.seq)
+                missing.append(f"kriterium {crit.id} er ikke opfyldt")
+            elif st["stale"]:
+                stale.append(crit.id)
+                seqs.append(decided.seq)
+                missing.append(f"kriterium {crit.id} {st['stale_reason']}")
+            else:
+                seqs.append(decided.seq)
+            for mid in st["absent"] if decided is not None else ():
+                seqs.append(state.marker_verdict(mid).seq)
+    else:
+        missing.append("ingen kvalitetsmodel er i brug")
+    oek = state.oekonomi_verdict()
+    if oek is None:
+        missing.append("temaet økonomi er ikke vurderet")
+    else:
+        seqs.append(oek.seq)
+        if oek.verdict == "ikke opfyldt":
+            missing.append("temaet økonomi er ikke opfyldt")
+    if held_back or markers_absent or (oek is not None and oek.verdict == "ikke opfyldt"):
+        value: bool | None = False
+    elif model is not None and not not_assessed and not stale and oek is not None:
+        value = True
+    else:
+        value = None
+    return {"value": value, "text": FORNOEDEN_TEXT[value], "held_back_by": held_back, "not_assessed": not_assessed,
+            "stale": stale, "markers_missing": markers_missing, "markers_absent": markers_absent,
+            "oekonomi_verdict": oek.verdict if oek is not None else None,
+            "missing": missing, "seqs": sorted(set(seqs))}
+
+
 def _plain(fact, field: str) -> str:
     return getattr(fact, field)
 
@@ -69,10 +160,11 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
 
     def _observation(o) -> dict[str, Any]:
         return {"seq": o.seq, "source": o.source, "method": o.method, "element": o.element, "visit": o.visit,
-                "text": reveal(o, "text"), "actor": o.actor, "occurred_at": o.occurred_at, "data_subject": o.subject}
+                "text": reveal(o, "text"), "actor": o.actor, "occurred_at": o.occurred_at, "data_subject": o.subject,
+                "interview_form": interview_form(o), "instead_of_interview": o.instead_of_interview}
 
     model = quality_model_of(state, catalog)
-    themes, held_back, missing = [], [], []
+    themes = []
     if model is not None:
         for theme in model.themes:
             crit_rows = []
@@ -84,29 +176,29 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
                             "observations": [_observation(o) for o in state.live_observations(m.id)]}
                            for m in crit.markers]
                 risk = state.risk(crit.id)
+                standing = criterion_standing(crit, state)
                 crit_rows.append({"id": crit.id, "title": crit.title, "decided": _assessment(decided),
                                   "suggested": suggestion, "suggested_from": basis,
                                   "differs": decided is not None and suggestion is not None and decided.verdict != suggestion,
+                                  "stale": standing["stale"], "stale_reason": standing["stale_reason"],
                                   "risk": _assessment(risk), "markers": markers})
-                if decided is None:
-                    missing.append(crit.id)
-                elif decided.verdict == "ikke opfyldt":
-                    held_back.append(crit.id)
-            verdicts = [c["decided"]["verdict"] if c["decided"] else None for c in crit_rows]
+            verdicts = [None if c["stale"] else c["decided"]["verdict"] if c["decided"] else None for c in crit_rows]
             status = ("ikke opfyldt" if "ikke opfyldt" in verdicts else
                       "opfyldt" if all(v == "opfyldt" for v in verdicts) else "ikke vurderet")
             themes.append({"id": theme.id, "title": theme.title, "status": status, "criteria": crit_rows})
-    fornoeden = False if held_back else (True if not missing and model is not None else None)
+    fk = fornoeden_kvalitet(state, model)
     risk = state.risk("")
-    suggested_risk = "rød" if held_back else ("grøn" if fornoeden else None)
+    suggested_risk = "rød" if fk["value"] is False else ("grøn" if fk["value"] else None)
+    oek = state.oekonomi_verdict()
     return {
         "tilbud": state.tilbud, "name": state.name, "tilbud_type": state.tilbud_type, "has_board": state.has_board,
         "registered_seq": state.registered_seq, "as_of_seq": state.last_seq, "as_of_recorded_at": state.last_recorded_at,
         "stream_version": state.stream_version,
         "quality_model": f"{model.id}@{model.version}" if model is not None else None,
-        "fornoeden_kvalitet": {"value": fornoeden, "held_back_by": held_back, "not_assessed": missing,
-                               "seqs": sorted(state.criterion_verdict(c).seq for c in held_back)},
+        "fornoeden_kvalitet": fk | {"oekonomi": _assessment(oek)},
+        "oekonomi": _assessment(oek),
         "risk": _assessment(risk), "suggested_risk": suggested_risk,
+        "risk_history": _risk_history(state, reveal),
         "themes": themes,
         "visits": [{"visit": v.visit, "kind": v.kind, "status": v.status, "seq": v.seq, "closed_seq": v.closed_seq,
                     "occurred_at": v.occurred_at, "actor": v.actor, "abort_reason": v.abort_reason,
@@ -130,6 +222,31 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
         "corrections": [{"seq": c.seq, "corrects": c.corrects, "reason": c.reason, "replaced": c.replaced,
                          "actor": c.actor} for c in state.corrections],
     }
+
+
+def interview_form(observation) -> str | None:
+    """The form of an interview (seed 002: the physical interview unless another is recorded)."""
+    if observation.method not in ("interview", "trianguleringsinterview"):
+        return None
+    return observation.interview_form or "fysisk"
+
+
+def _risk_history(state: TilbudState, reveal) -> list[dict[str, Any]]:
+    """Every risk colour ever recorded, in order, with the widenings recorded under it."""
+    current = {r.seq for r in (state.risk(s) for s in {r.subject for r in state.risks}) if r is not None}
+    rows = []
+    for i, r in enumerate(state.risks):
+        later = [x.seq for x in state.risks[i + 1:] if x.subject == r.subject and state.live(x.seq)]
+        until = min(later) if later else None
+        widened = [{"seq": w.seq, "doubt": reveal(w, "doubt"), "elements": list(w.elements),
+                    "ways": [{"marker": x.marker, "method": x.method, "source": x.source} for x in w.ways],
+                    "actor": w.actor, "occurred_at": w.occurred_at, "live": state.live(w.seq)}
+                   for w in state.widenings
+                   if w.criterion == r.subject and w.seq > r.seq and (until is None or w.seq < until)]
+        rows.append({"colour": r.verdict, "criterion": r.subject, "reason": reveal(r, "reason"), "actor": r.actor,
+                     "seq": r.seq, "occurred_at": r.occurred_at, "recorded_at": r.recorded_at,
+                     "live": state.live(r.seq), "current": r.seq in current, "widened": widened})
+    return rows
 
 
 def regional_standards_of(state: TilbudState, catalog) -> list[Any]:

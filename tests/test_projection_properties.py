@@ -79,7 +79,8 @@ def payloads(draw, type: str, earlier: list[tuple[str, dict]]) -> dict[str, Any]
             extra["visit"] = draw(visits)
         return {"marker": marker, "source": draw(st.sampled_from(["borger", "medarbejder", "ledelse", "dokumenter"])),
                 "method": draw(st.sampled_from(["interview", "observation", "dokumentanalyse"])),
-                "text": draw(texts), **extra, **MODEL}
+                "text": draw(texts), **extra, **MODEL,
+                **({"interview_form": draw(st.sampled_from(ev.INTERVIEW_FORMS))} if draw(st.booleans()) else {})}
     if type == ev.MARKER_ASSESSED:
         return {"marker": draw(markers), "verdict": draw(st.sampled_from(ev.MARKER_VERDICTS)), "reason": draw(texts),
                 **MODEL}
@@ -116,6 +117,13 @@ def payloads(draw, type: str, earlier: list[tuple[str, dict]]) -> dict[str, Any]
                 "reason": draw(texts), **REGIONAL}
     if type == ev.MONITORING_COMPLETED:
         return {"date": draw(days), **REGIONAL}
+    if type == ev.OEKONOMI_ASSESSED:
+        return {"verdict": draw(st.sampled_from(ev.CRITERION_VERDICTS)), "reason": draw(texts)}
+    if type == ev.DESIGN_WIDENED:
+        marker = draw(markers)
+        extra = {"criterion": draw(criteria)} if draw(st.booleans()) else {}
+        return {"doubt": draw(texts), "elements": [f"{marker}.a"],
+                "ways": [{"marker": marker, "method": "interview", "source": "pårørende"}], **extra, **MODEL}
     raise AssertionError(type)
 
 

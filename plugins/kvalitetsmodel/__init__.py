@@ -9,7 +9,7 @@ from pathlib import Path
 from tilsyn.plugins import hookimpl
 from tilsyn.standards.loader import load_standard
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 _DATA = Path(__file__).with_name("kvalitetsmodel-2025.yaml")
 
@@ -31,9 +31,9 @@ def tilsyn_guards():
 @hookimpl
 def tilsyn_findings():
     """Findings on design coverage, triangulation (seed 004), justification depth and suggestions."""
-    from . import rules
+    from . import method_rules, rules
 
-    return rules.FINDINGS
+    return [*rules.FINDINGS, *method_rules.FINDINGS]
 
 
 @hookimpl

@@ -13,7 +13,8 @@ from __future__ import annotations
 from tilsyn.standards import events as ev
 from tilsyn.standards.model import METHODS, SOURCES
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
-from tilsyn.standards.summary import (element_applies, marker_applies, quality_model_of,
+from tilsyn.ledger.personal import is_sealed
+from tilsyn.standards.summary import (criterion_standing, element_applies, marker_applies, quality_model_of,
                                       suggested_criterion_verdict)
 
 SETTINGS = {
@@ -25,9 +26,13 @@ SETTINGS = {
     "kvalitetsmodel.triangulering_min_kilder": 2,
     "kvalitetsmodel.triangulering_min_metoder": 2,
     "kvalitetsmodel.begrundelse_min_tegn_altid": 10,
+    # A marker turning ikke til stede while its criterion stands opfyldt (seed 002, rule 3): "afvis" refuses
+    # it; "forældet" records it and the criterion's opfyldt goes stale (a serious finding) until reassessed.
+    "kvalitetsmodel.ikke_til_stede_under_opfyldt": "afvis",
 }
+STALE_MODES = ("afvis", "forældet")
 
-_MODEL_TYPES = (ev.OBSERVATION, ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK)
+_MODEL_TYPES = (ev.OBSERVATION, ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.DESIGN_WIDENED)
 
 
 def _model(stmt, catalog):
@@ -40,74 +45,174 @@ def _model(stmt, catalog):
     return model, None
 
 
+def _source_ok(marker, element, method, source):
+    """A source is known, or named where the seed's list is only examples ("fx"): recorded as given."""
+    if source in SOURCES:
+        return True
+    elements = [element] if element is not None else list(marker.design)
+    return any(method in el.open_sources for el in elements)
+
+
 def ids_known(stmt, state, catalog):
     model, error = _model(stmt, catalog)
     if error:
         return error
     p = stmt.payload
+    element = None
     try:
         if "marker" in p:
             marker = model.marker(p["marker"])
             if p.get("element"):
-                marker.element(p["element"])
+                element = marker.element(p["element"])
         if p.get("criterion"):
             model.criterion(p["criterion"])
+        if stmt.type == ev.DESIGN_WIDENED:
+            for eid in p.get("elements", []):
+                model.marker(eid.rsplit(".", 1)[0]).element(eid)
+            for way in p.get("ways", []):
+                model.marker(way["marker"])
     except KeyError as e:
         return f"ukendt id: {e.args[0]}"
     if stmt.type == ev.OBSERVATION:
-        if p["source"] not in SOURCES:
-            return f"ukendt kilde {p['source']!r}; kilder: {', '.join(SOURCES)}"
         if p["method"] not in METHODS:
             return f"ukendt metode {p['method']!r}; metoder: {', '.join(METHODS)}"
+        if p["source"] != p["source"].strip() or not p["source"].strip():
+            return "kilden skal være navngivet"
+        if not _source_ok(marker, element, p["method"], p["source"]):
+            return (f"ukendt kilde {p['source']!r}; kilder: {', '.join(SOURCES)} (andre relevante kilder kun ved "
+                    f"trianguleringsinterview, hvor undersøgelsesdesignet nævner kilderne med «fx»)")
+    if stmt.type == ev.DESIGN_WIDENED:
+        if not p.get("elements") and not p.get("ways"):
+            return "en udvidelse af undersøgelsesdesignet skal nævne mindst ét designelement eller én metode og kilde"
+        for way in p.get("ways", []):
+            if way["method"] not in METHODS:
+                return f"ukendt metode {way['method']!r}; metoder: {', '.join(METHODS)}"
     return None
 
 
-def not_applicable_only_where_it_does_not_apply(stmt, state, catalog):
-    if stmt.payload["verdict"] != "ikke aktuel":
-        return None
+def marker_applicability(stmt, state, catalog):
+    """Seed 002, rule 1: *ikke aktuel* only where the marker does not apply to the kind of tilbud.
+
+    Where the model itself says so (a board marker without a board, a tilbud type it excludes) it is
+    accepted. Where the model is silent the tilsyn may still judge it, with a reason naming the tilbudstype
+    (the judgement is then reported for review). A marker that cannot apply cannot be *til stede*.
+    """
     model, error = _model(stmt, catalog)
     if error:
         return None  # ids_known reports it
     marker = model.marker(stmt.payload["marker"])
-    if marker_applies(marker, state):
-        return (f"markør {marker.id} gælder for et {state.tilbud_type}"
-                + (" med bestyrelse" if state.has_board else "") + " og kan ikke vurderes ikke aktuel")
-    return None
+    verdict = stmt.payload["verdict"]
+    applies = marker_applies(marker, state)
+    if verdict == "til stede" and not applies:
+        why = "tilbuddet har ingen bestyrelse" if "bestyrelse" in marker.requires and not state.has_board else \
+            f"markøren gælder ikke for et {state.tilbud_type}"
+        return f"markør {marker.id} kan ikke være til stede: {why}; vurdér den ikke aktuel"
+    if verdict != "ikke aktuel" or not applies:
+        return None
+    reason = stmt.payload.get("reason", "")
+    if is_sealed(reason) or (state.tilbud_type and state.tilbud_type.lower() in reason.lower()):
+        return None
+    return (f"markør {marker.id} gælder efter modellen for et {state.tilbud_type}"
+            + (" med bestyrelse" if state.has_board else "")
+            + f"; ikke aktuel efter tilsynets skøn kræver en begrundelse, der siger, hvorfor den ikke er relevant "
+              f"for tilbudstypen ({state.tilbud_type})")
 
 
-def fulfilled_needs_no_absent_marker(stmt, state, catalog):
+def fulfilled_rests_on_assessed_markers(stmt, state, catalog):
+    """Seed 002, rule 3, before the fact: *opfyldt* needs every applicable marker assessed, none absent."""
     if stmt.payload["verdict"] != "opfyldt":
         return None
     model, error = _model(stmt, catalog)
     if error:
         return None
     criterion = model.criterion(stmt.payload["criterion"])
-    absent = [m.id for m in criterion.markers
-              if (v := state.marker_verdict(m.id)) is not None and v.verdict == "ikke til stede"]
-    if absent:
-        return (f"kriterium {criterion.id} kan ikke være opfyldt, når markør {', '.join(absent)} "
+    standing = criterion_standing(criterion, state)
+    if standing["absent"]:
+        return (f"kriterium {criterion.id} kan ikke være opfyldt, når markør {', '.join(standing['absent'])} "
                 f"er vurderet ikke til stede")
+    if standing["missing"]:
+        return (f"kriterium {criterion.id} kan først vurderes opfyldt, når markør {', '.join(standing['missing'])} "
+                f"er vurderet")
+    return None
+
+
+def absent_marker_under_fulfilled_criterion(stmt, state, catalog, settings):
+    """Seed 002, rule 3, after the fact: a marker turning *ikke til stede* under a criterion that stands opfyldt."""
+    if stmt.payload["verdict"] != "ikke til stede":
+        return None
+    model, error = _model(stmt, catalog)
+    if error:
+        return None
+    mode = settings.get("kvalitetsmodel.ikke_til_stede_under_opfyldt", "afvis")
+    if mode == "forældet":
+        return None  # recorded; the criterion's opfyldt goes stale (finding kriterium-forældet)
+    criterion = model.criterion_of_marker(stmt.payload["marker"])
+    decided = state.criterion_verdict(criterion.id)
+    if decided is not None and decided.verdict == "opfyldt":
+        return (f"kriterium {criterion.id} står som opfyldt (seq {decided.seq}); en markør ikke til stede kræver, at "
+                f"kriteriet først vurderes igen (ikke opfyldt)")
     return None
 
 
 def justification_required(stmt, state, catalog):
-    reason = stmt.payload.get("reason", "").strip()
+    reason = (stmt.payload.get("reason") or stmt.payload.get("doubt") or "").strip()
     if len(reason) < SETTINGS["kvalitetsmodel.begrundelse_min_tegn_altid"]:
-        what = "kriteriet" if stmt.type == ev.CRITERION_ASSESSED else "vurderingen"
+        what = {ev.CRITERION_ASSESSED: "kriteriet", ev.DESIGN_WIDENED: "udvidelsen (tvivlen)"}.get(stmt.type,
+                                                                                                  "vurderingen")
         return f"{what} kræver en faglig begrundelse (mindst {SETTINGS['kvalitetsmodel.begrundelse_min_tegn_altid']} tegn)"
+    return None
+
+
+def borgerperspektiv_consistent(stmt, state, catalog):
+    """Seed 002: an interview has a form; the borgerinterview is replaced only for one of the seed's reasons."""
+    p = stmt.payload
+    method = p["method"]
+    if p.get("interview_form") and method not in ("interview", "trianguleringsinterview"):
+        return f"interviewform «{p['interview_form']}» passer ikke til metoden {method}"
+    why = p.get("instead_of_interview")
+    if why is None:
+        return None
+    if method == "interview" and p["source"] == "borger":
+        return "et interview af borgerne erstatter ikke borgerinterviewet; angiv ikke en grund til at erstatte det"
+    if method not in ("observation", "trianguleringsinterview"):
+        return (f"borgerinterviewet erstattes af observation eller trianguleringsinterview (seed 002), ikke af "
+                f"{method}")
+    if why == "tilsynsbesøget er uanmeldt" and p.get("visit"):
+        visit = next((v for v in reversed(state.live_visits()) if v.visit == p["visit"]), None)
+        if visit is not None and visit.kind != "uanmeldt":
+            return f"besøget {visit.visit!r} er {visit.kind}, ikke uanmeldt"
+    return None
+
+
+def widening_while_gul(stmt, state, catalog):
+    """Seed 002: the design is widened because of doubt, i.e. while the risk colour is gul."""
+    criterion = stmt.payload.get("criterion") or ""
+    risk = state.risk(criterion) or (state.risk("") if criterion else None)
+    if risk is None or risk.verdict != "gul":
+        scope = f"kriterium {criterion}" if criterion else "tilbuddet"
+        return (f"undersøgelsesdesignet udvides ved tvivl: risikokategorien for {scope} skal være gul "
+                f"(er {risk.verdict if risk else 'ikke sat'})")
     return None
 
 
 GUARDS = [
     GuardRule("kendte-id", "Standard, markør, kriterium, designelement, kilde og metode skal findes.",
               ids_known, _MODEL_TYPES),
-    GuardRule("ikke-aktuel", "Ikke aktuel kun for en markør, der ikke gælder for tilbudstypen.",
-              not_applicable_only_where_it_does_not_apply, (ev.MARKER_ASSESSED,),
-              references=("kvalitetsmodel-2025#3.1.2",)),
-    GuardRule("opfyldt-uden-fravaerende-markoer", "Et kriterium kan ikke være opfyldt, når en af dets markører er "
-              "ikke til stede.", fulfilled_needs_no_absent_marker, (ev.CRITERION_ASSESSED,)),
+    GuardRule("ikke-aktuel", "Ikke aktuel kun for en markør, der ikke gælder for tilbudstypen (efter modellen eller "
+              "efter tilsynets begrundede skøn); en markør, der ikke kan gælde, kan ikke være til stede.",
+              marker_applicability, (ev.MARKER_ASSESSED,), references=("kvalitetsmodel-2025#3.1.2",)),
+    GuardRule("opfyldt-uden-fravaerende-markoer", "Et kriterium kan kun være opfyldt, når alle dets gældende markører "
+              "er vurderet, og ingen er ikke til stede.", fulfilled_rests_on_assessed_markers,
+              (ev.CRITERION_ASSESSED,)),
+    GuardRule("markoer-under-opfyldt", "En markør ikke til stede under et kriterium, der står som opfyldt, afvises "
+              "(eller gør vurderingen forældet, efter indstillingen kvalitetsmodel.ikke_til_stede_under_opfyldt).",
+              absent_marker_under_fulfilled_criterion, (ev.MARKER_ASSESSED,), with_settings=True),
     GuardRule("faglig-begrundelse", "En vurdering kræver en faglig begrundelse.", justification_required,
-              (ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK)),
+              (ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED)),
+    GuardRule("borgerperspektiv", "Et interview har en form; borgerinterviewet erstattes kun af observation eller "
+              "trianguleringsinterview, af en af seed 002's grunde.", borgerperspektiv_consistent, (ev.OBSERVATION,)),
+    GuardRule("udvidelse-ved-gul", "Undersøgelsesdesignet udvides ved tvivl, mens risikokategorien er gul.",
+              widening_while_gul, (ev.DESIGN_WIDENED,)),
 ]
 
 
@@ -129,8 +234,7 @@ def design_coverage(state, catalog, settings):
         observations = state.live_observations(marker.id)
         covered = set()
         for el in marker.design:
-            options = {(o.method, o.source) for o in el.options}
-            if any((o.method, o.source) in options and o.element in (None, el.id) for o in observations):
+            if any(el.covers(o.method, o.source) and o.element in (None, el.id) for o in observations):
                 covered.add(el.id)
         for group in marker.alternatives:
             if covered & set(group):
