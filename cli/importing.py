@@ -28,13 +28,14 @@ SHORT_TYPES = {
     "decision-lifted": ev.DECISION_LIFTED, "decision-fulfilled": ev.DECISION_FULFILLED,
     "plan-item": ev.PLAN_ITEM_ADDED, "plan-revision": ev.PLAN_ITEM_REVISED, "plan-approval": ev.PLAN_APPROVED,
     "plan-result": ev.PLAN_RESULT, "indikator": ev.INDIKATOR_CHECKED, "monitoring": ev.MONITORING_COMPLETED,
-    "correction": ev.CORRECTION,
+    "correction": ev.CORRECTION, "oekonomi": ev.OEKONOMI_ASSESSED, "design-widened": ev.DESIGN_WIDENED,
 }
 
 # Enumerated values may be written as on the command line (ikke-til-stede, groen, paabud …).
 _TERMS = {fold(t): t for t in (*ev.MARKER_VERDICTS, *ev.CRITERION_VERDICTS, *ev.RISK_COLOURS, *ev.DECISION_KINDS,
-                               *ev.VISIT_KINDS, "døgntilbud", "dagtilbud", "ambulant", "krisecenter")}
-_ENUM_FIELDS = ("verdict", "colour", "kind", "tilbud_type")
+                               *ev.VISIT_KINDS, "døgntilbud", "dagtilbud", "ambulant", "krisecenter",
+                               *ev.INTERVIEW_FORMS, *ev.INSTEAD_OF_INTERVIEW)}
+_ENUM_FIELDS = ("verdict", "colour", "kind", "tilbud_type", "interview_form", "instead_of_interview")
 
 
 def read_batch(path: Path) -> dict[str, Any]:
