@@ -63,10 +63,21 @@ def log(app: AppContext, stream: str | None, types: tuple[str, ...], limit: int 
 
 
 @click.command()
+@click.option("--against", "against", multiple=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="A receipt, checkpoint note or bundle given out before: prove the ledger extends it (repeatable).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False), metavar="FILE",
+              help="C2SP tlog-policy whose quorum the latest checkpoint must meet (default: tilsyn.toml's).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @pass_app
-def verify(app: AppContext, as_json: bool) -> None:
-    """Re-check every event from the stored bytes. Exit 0 if sound, 1 naming the first bad seq."""
+def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, as_json: bool) -> None:
+    """Re-check every event from the stored bytes. Exit 0 if sound, 1 naming the first bad seq.
+
+    With a witness policy, the latest checkpoint must carry the quorum's cosignatures; with --against,
+    the ledger must extend each earlier receipt, checkpoint or bundle (else exit 1 naming the fork).
+    """
+    from .witness_verify import load_against
+
+    evidence = load_against(against)
     ledger = app.ledger()
     show_progress = sys.stderr.isatty() and not as_json
     if show_progress:
@@ -78,6 +89,9 @@ def verify(app: AppContext, as_json: bool) -> None:
     else:
         report = verify_ledger(ledger.store, ledger.policy)
     extra = _extra_checks(app, ledger, report)
+    from .witness_verify import witness_checks
+
+    extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
     if as_json:
         emit_json(report.to_dict() | extra)
     elif report.ok:
@@ -86,6 +100,9 @@ def verify(app: AppContext, as_json: bool) -> None:
             n = extra["checkpoints"]["count"]
             console.print(f"ok: {n} signed checkpoint{'s match' if n != 1 else ' matches'} the ledger"
                           + (" and they extend one another" if n > 1 else ""))
+        from .witness_verify import print_summary
+
+        print_summary(extra)
     else:
         first = report.first
         sys.stderr.write(f"FAILED at seq {first.seq}: {first.message}\n")

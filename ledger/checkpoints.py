@@ -29,6 +29,7 @@ from .merkle import verify_consistency
 from .signing import Signer
 from .store import Store, checkpoints, events
 from .tree import RightEdge, answer_from, nodes_needed
+from .witnessing import log_timestamp_line
 
 if TYPE_CHECKING:
     from .ledger import Ledger
@@ -140,7 +141,10 @@ def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
                                   f"{size}: the ledger was truncated; run 'tilsyn verify'")
             if last.size == size and bytes(last.root) == root:
                 return _row(last)
-        note = sign_note(checkpoint_body(ledger.origin, size, root), note_key_name(ledger.origin), signer.private_key)
+        body = checkpoint_body(ledger.origin, size, root)
+        note = sign_note(body, note_key_name(ledger.origin), signer.private_key)
+        # The signed time: the log key's own cosignature/v1 line (see witnessing.py).
+        note += log_timestamp_line(body, note_key_name(ledger.origin), signer.private_key)
         created = timefmt.now()
         result = conn.execute(checkpoints.insert().values(size=size, root=root, note=note, created_at=created))
         return StoredCheckpoint(result.inserted_primary_key[0], size, root, note, created)
