@@ -30,7 +30,10 @@ def make_app(witness: Witness) -> Starlette:
             if len(body) > MAX_BODY:
                 return PlainTextResponse("request body too large\n", status_code=400)
         answer = await run_in_threadpool(witness.add_checkpoint, body)
-        return Response(answer.body, status_code=answer.status, media_type=answer.content_type)
+        # Set the header verbatim: Starlette would append "; charset=utf-8" to a text/* media type, and
+        # the spec fixes the 409 body's Content-Type as exactly text/x.tlog.size.
+        return Response(answer.body.encode("utf-8"), status_code=answer.status,
+                        headers={"Content-Type": answer.content_type})
 
     async def checkpoint(request: Request) -> Response:
         note = await run_in_threadpool(witness.latest_by_hash, request.path_params["origin_hash"])
