@@ -33,8 +33,8 @@ REASON_23 = (
     "to borgere fortæller samstemmende, at deres værelsesdøre og køkkenskabe låses om aftenen; medarbejderne kan "
     "ikke redegøre for, hvilke pædagogiske tilgange der anvendes for at undgå magtanvendelse; der er indberettet "
     "fire magtanvendelser på tre måneder uden opfølgning, og ved observation af de fysiske rammer var fællesarealets "
-    "dør aflåst. Markør 2.3.2 (tilbuddet har fokus på at forebygge og håndtere magtanvendelser) er til stede: "
-    "ledelsen har en skriftlig procedure for indberetning. Vurderingen hviler på interview af borgere, medarbejdere "
+    "dør aflåst. Markør 2.3.2 (tilbuddet har relevant praksis for dokumentation, håndtering og læring af "
+    "magtanvendelser) er til stede: ledelsen har en skriftlig procedure for indberetning. Vurderingen hviler på interview af borgere, medarbejdere "
     "og ledelse, dokumentanalyse af magtanvendelsesindberetninger og observation af de fysiske rammer."
 )
 
@@ -137,9 +137,14 @@ def run_demo(directory: Path) -> None:
         sup.record(m, TILBUD, ev.INDIKATOR_CHECKED, {
             "standard": "regional-1.3", "indikator": 5, "verdict": "ikke opfyldt",
             "reason": "Stikprøve af 10 planer viser manglende sammenhæng mellem indsats og mål i 4."}, _at("2026-10-10"))
+        for number, reason in ((6, "Målene er formuleret sammen med borgerne i 9 af 10 planer."),
+                               (7, "Statusmateriale til myndigheden foreligger for alle 10 borgere."),
+                               (8, "Borgerne oplever at være inddraget i formuleringen af deres mål.")):
+            sup.record(m, TILBUD, ev.INDIKATOR_CHECKED, {"standard": "regional-1.3", "indikator": number,
+                                                         "verdict": "opfyldt", "reason": reason}, _at("2026-10-10"))
         sup.record(m, TILBUD, ev.MONITORING_COMPLETED, {"standard": "regional-1.3", "date": "2026-10-10"},
                    _at("2026-10-10", "16:00"))
-        console.print("regional 1.3: indikator 1 opfyldt, indikator 5 ikke opfyldt, trin 3 monitoring 2026-10-10")
+        console.print("regional 1.3: indikator 1 opfyldt; trin 3 (indikator 5–8) overvåget 2026-10-10, indikator 5 ikke opfyldt")
 
         checkpoint = create_checkpoint(ledger, authority)
         console.print(f"signed checkpoint #{checkpoint.id}: {checkpoint.size} events, root {checkpoint.root.hex()[:16]}…")

@@ -6,6 +6,7 @@ import click
 from rich.text import Text
 from rich.tree import Tree
 
+from tilsyn.standards.danish import way
 from tilsyn.standards.explain import explain as build_explain
 
 from .context import AppContext, pass_app
@@ -69,15 +70,13 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
             if m.get("reason"):
                 mn.add(Text(f"begrundelse: {m['reason']}", style="italic"))
             for o in m["observations"]:
-                on = mn.add(Text.assemble(("observation ", "bold"), f"{o['method']} af {o['source']}: {o['text']}"))
+                on = mn.add(Text.assemble(("observation ", "bold"), f"({way(o['method'], o['source'])}): {o['text']}"))
                 on.add(_head(o))
     console.print(root)
     if result["later"]:
         later = Tree(Text("Siden da", style="bold"))
         for n in result["later"]:
-            detail = {k: v for k, v in n.items() if k in ("corrects", "verdict", "criterion", "marker", "item", "changes",
-                                                          "reason", "approved")}
-            later.add(Text.assemble(f"{n['kind']}: ", str(detail), " · ", _head(n)))
+            later.add(Text.assemble((f"{n['label']}: ", "bold"), n["detail"], " · ", _head(n)))
         console.print(later)
     cp = result["checkpoint"]
     if "size" in cp:
@@ -87,9 +86,10 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
         console.print(Text(f"Kontrolpunkt: {cp['problem']}", style="yellow"))
     ok = result["all_signatures_ok"]
     failed = result["proof_failures"]
-    console.print(Text(f"Alle signaturer {'gyldige' if ok else 'IKKE gyldige'}; "
-                       + (f"inklusionsbevis FEJLER for seq {', '.join(map(str, failed))}" if failed else
-                          f"alle hændelser {'dækket af kontrolpunktet' if result['all_included'] else 'ikke alle dækket af kontrolpunktet'}"),
+    console.print(Text(("Alle signaturer er gyldige" if ok else "Ikke alle signaturer er gyldige") + "; "
+                       + (f"inklusionsbeviset FEJLER for seq {', '.join(map(str, failed))}" if failed else
+                          "alle hændelser er dækket af kontrolpunktet" if result["all_included"] else
+                          "ikke alle hændelser er dækket af et kontrolpunkt endnu"),
                        style="green" if ok and result["all_included"] else "red" if failed or not ok else "yellow"))
     if not ok or failed:
         raise SystemExit(1)

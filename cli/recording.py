@@ -433,7 +433,10 @@ def plan_revise(app, tilbud_id, item_id, start, slut, tema, emne, maal, hvad, hv
 @pass_app
 def plan_approve(app, tilbud_id, occurred_at, as_json):
     """Approve TILBUD's follow-up plan as it stands now (as its tilbudsleder)."""
-    revision = app.supervision().state(tilbud_id).plan_revision
+    state = app.supervision().state(tilbud_id)
+    if not state.plan():
+        raise ValidationError(f"opfølgningsplanen for {tilbud_id} har ingen punkter at godkende")
+    revision = state.plan_revision
     record(app, tilbud_id, ev.PLAN_APPROVED, {"plan_revision": revision}, occurred_at, as_json,
            f"plan approved at revision {revision}")
 

@@ -7,6 +7,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
+from tilsyn.standards.danish import way
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
@@ -73,7 +74,7 @@ def _print_status(s: dict, findings) -> None:
             for w in r["widened"]:
                 if not w["live"]:
                     continue
-                added = [*w["elements"], *(f"{x['method']} af {x['source']} ({x['marker']})" for x in w["ways"])]
+                added = [*w["elements"], *(f"{way(x['method'], x['source'])} ({x['marker']})" for x in w["ways"])]
                 console.print(Text(f"    udvidet (seq {w['seq']}): {', '.join(added)} · tvivl: {w['doubt']}",
                                    style="bright_black"))
     table = Table("tema", "kriterium", "besluttet", "forslag", "markører", "seq", box=None, header_style="bold",

@@ -169,4 +169,34 @@ def _later(sup, tilbud, now: TilbudState, decision, tree_seqs: set[int], check: 
     current = now.decision(decision.seq)
     if current is not None and current.closed_seq:
         out.append(check.node(current.closed_seq, f"decision {current.status}", reason=current.closed_reason))
+    for node in out:
+        node["label"], node["detail"] = _in_danish(node)
     return sorted(out, key=lambda n: n["seq"])
+
+
+_COLUMNS = {"tema": "TEMA", "emne": "EMNE", "maal": "MÅL", "hvad": "HVAD?", "hvordan": "HVORDAN?",
+            "start": "HVORNÅR? (start)", "slut": "HVORNÅR? (slut)", "dokumentation": "DOKUMENTATION",
+            "hvem": "HVEM?", "priority": "prioritet", "answers": "besvarer seq", "criterion": "kriterium",
+            "anbefaling": "anbefaling", "regional": "regional standard"}
+
+
+def _in_danish(node: dict[str, Any]) -> tuple[str, str]:
+    """A later node's kind and details as a Dane reads them (``kind`` stays the stable JSON key)."""
+    kind = node["kind"]
+    if kind == "correction":
+        what = "erstattet" if node.get("replaced") else "trukket tilbage"
+        return "rettelse", f"seq {node['corrects']} {what}: «{node.get('reason', '')}»"
+    if kind == "newer criterion verdict":
+        return "nyere kriterievurdering", f"kriterium {node['criterion']}: {node['verdict']}"
+    if kind == "newer marker verdict":
+        return "nyere markørvurdering", f"markør {node['marker']}: {node['verdict']}"
+    if kind == "plan row answering it":
+        approved = "godkendt af tilbudslederen" if node.get("approved") else "ikke godkendt af tilbudslederen"
+        return "planpunkt, der besvarer afgørelsen", f"planpunkt {node['item']}, {approved}"
+    if kind == "plan row revised":
+        changes = "; ".join(f"{_COLUMNS.get(k, k)} → {v}" for k, v in node.get("changes", {}).items())
+        state = "" if node.get("live", True) else " (siden rettet)"
+        return "planpunkt konsekvensrettet", f"planpunkt {node['item']}: {changes}{state}; begrundelse: «{node.get('reason', '')}»"
+    if kind.startswith("decision "):
+        return f"afgørelsen {kind.split(' ', 1)[1]}", f"«{node.get('reason') or ''}»"
+    return kind, ""

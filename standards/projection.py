@@ -241,8 +241,14 @@ class TilbudState(msgspec.Struct, kw_only=True):
         return [c for c in self.indikator_checks if self.live(c.seq)]
 
     def indikator_status(self, standard: str, indikator: int) -> IndikatorCheck | None:
+        """The current status of an indikator: its latest *dated* check (a check recorded late for an earlier
+        day does not overrule a newer one); among checks of one day, the last recorded."""
         checks = [c for c in self.live_checks() if c.standard == standard and c.indikator == indikator]
-        return checks[-1] if checks else None
+        return max(checks, key=lambda c: (c.occurred_at[:10], c.seq)) if checks else None
+
+    def monitoring_dates(self, standard: str) -> list[str]:
+        """Dates of the live trin-3 monitorings of a regional standard, oldest first."""
+        return sorted({m.date for m in self.monitorings if self.live(m.seq) and m.standard == standard})
 
     def plan_items_seqs(self) -> set[int]:
         """Seqs of the events that shaped the plan's rows (additions and revisions)."""

@@ -134,7 +134,13 @@ def fornoeden_kvalitet(state: TilbudState, model) -> dict[str, Any]:
         value = True
     else:
         value = None
-    return {"value": value, "text": FORNOEDEN_TEXT[value], "held_back_by": held_back, "not_assessed": not_assessed,
+    if value is True:
+        reasons = [f"alle {len(list(model.criteria()))} kvalitetskriterier i {model.title} er opfyldt på vurderede "
+                   f"kvalitetsmarkører", "temaet økonomi er vurderet opfyldt"]
+    else:
+        reasons = list(missing)
+    return {"value": value, "text": FORNOEDEN_TEXT[value], "reasons": reasons,
+            "held_back_by": held_back, "not_assessed": not_assessed,
             "stale": stale, "markers_missing": markers_missing, "markers_absent": markers_absent,
             "oekonomi_verdict": oek.verdict if oek is not None else None,
             "missing": missing, "seqs": sorted(set(seqs))}
@@ -243,7 +249,7 @@ def _risk_history(state: TilbudState, reveal) -> list[dict[str, Any]]:
                     "actor": w.actor, "occurred_at": w.occurred_at, "live": state.live(w.seq)}
                    for w in state.widenings
                    if w.criterion == r.subject and w.seq > r.seq and (until is None or w.seq < until)]
-        rows.append({"colour": r.verdict, "criterion": r.subject, "reason": reveal(r, "reason"), "actor": r.actor,
+        rows.append({"colour": r.verdict, "verdict": r.verdict, "criterion": r.subject, "reason": reveal(r, "reason"), "actor": r.actor,
                      "seq": r.seq, "occurred_at": r.occurred_at, "recorded_at": r.recorded_at,
                      "live": state.live(r.seq), "current": r.seq in current, "widened": widened})
     return rows

@@ -422,6 +422,13 @@ def test_an_empty_plan_cannot_be_approved(solsikken):
 # Regional standard 1.3: indikator checks and internal monitoring
 # =============================================================================================
 
+def check_trin_3(o, tilbud, day, verdict="opfyldt", numbers=(5, 6, 7, 8)):
+    """Check trin 3's indikatorer on ``day`` (a monitoring cycle rests on them)."""
+    return [o.record(o.tove, ev.INDIKATOR_CHECKED, {"standard": "regional-1.3", "indikator": n, "verdict": verdict,
+                                                    "reason": "Stikprøve af de individuelle planer."}, tilbud, on(day))
+            for n in numbers]
+
+
 def test_regional_indikatorer_checked_and_monitoring_recorded(office):
     o = office
     o.register("R-1", regional=["regional-1.3"])
@@ -429,6 +436,7 @@ def test_regional_indikatorer_checked_and_monitoring_recorded(office):
                      {"standard": "regional-1.3", "indikator": 1, "verdict": "opfyldt",
                       "reason": "Retningslinjerne for mål og handleplaner foreligger."}, "R-1")
     assert check.payload["standard_version"] == "2020-11-13"
+    check_trin_3(o, "R-1", "2024-04-20")
     o.record(o.tove, ev.MONITORING_COMPLETED, {"standard": "regional-1.3", "date": "2024-05-01"}, "R-1",
              on("2024-05-02"))
     (reg,) = o.summary("R-1")["regional"]
@@ -446,6 +454,7 @@ def test_regional_trin_3_monitoring_missing_or_older_than_three_years(office):
     (missing,) = o.findings("regional-overvaagning", "R-1", today=date(2025, 1, 1))
     assert missing.subject == "regional-1.3 trin 3" and "ingen intern kvalitetsovervågning" in missing.message
 
+    check_trin_3(o, "R-1", "2022-02-15")
     m = o.record(o.tove, ev.MONITORING_COMPLETED, {"standard": "regional-1.3", "date": "2022-03-01"}, "R-1",
                  on("2022-03-02"))
     assert o.findings("regional-overvaagning", "R-1", today=date(2025, 2, 28)) == []

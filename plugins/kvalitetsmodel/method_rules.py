@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from tilsyn.standards import danish
 from tilsyn.standards.model import RECEIVED_SOURCES
 from tilsyn.standards.rules import Finding, FindingRule
 from tilsyn.standards.summary import criterion_standing, fornoeden_kvalitet, marker_applies, quality_model_of
@@ -184,7 +185,7 @@ def risk_colours_mean_something(state, catalog, settings):
             for way in w.ways:
                 if not any(o.marker == way.marker and o.method == way.method and o.source == way.source for o in later):
                     yield Finding("udvidet-design-ikke-daekket", "advarsel", f"markør {way.marker}",
-                                  f"undersøgelsesdesignet er udvidet med {way.method} af {way.source} (seq {w.seq}), "
+                                  f"undersøgelsesdesignet er udvidet med {danish.way(way.method, way.source)} (seq {w.seq}), "
                                   f"men ingen observation dækker det endnu", (w.seq,))
 
 
@@ -208,7 +209,7 @@ def beyond_design_while_green(state, catalog, settings):
         if any(el.covers(o.method, o.source) for el in elements):
             continue
         yield Finding("ud-over-design-ved-groen", "info", f"markør {o.marker}",
-                      f"observation ({o.method} af {o.source}) ligger uden for undersøgelsesdesignet, mens "
+                      f"observation ({danish.way(o.method, o.source)}) ligger uden for undersøgelsesdesignet, mens "
                       f"risikokategorien var grøn (seq {risk.seq}); ved grøn undersøges ikke mere eller andet end "
                       f"det angivne", (o.seq, risk.seq))
 
@@ -245,7 +246,7 @@ def borgerperspektiv_reason(state, catalog, settings):
             if el.heading.startswith("Borgerperspektivet") and el.covers(o.method, o.source) \
                     and any(x.method == "interview" and x.source == "borger" for x in el.options):
                 yield Finding("borgerperspektiv-uden-grund", "advarsel", f"markør {o.marker}",
-                              f"borgerperspektivet ({el.id}) er belyst ved {o.method} af {o.source} i stedet for "
+                              f"borgerperspektivet ({el.id}) er belyst ved {danish.way(o.method, o.source)} i stedet for "
                               f"interview af borgerne, uden at det er registreret hvorfor (uanmeldt, borgerne ønsker "
                               f"ikke / er ikke i stand til interview)", (o.seq,))
                 break

@@ -11,6 +11,7 @@ markers differs from the decided one.
 from __future__ import annotations
 
 from tilsyn.standards import events as ev
+from tilsyn.standards.danish import way
 from tilsyn.standards.model import METHODS, SOURCES
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
 from tilsyn.ledger.personal import is_sealed
@@ -242,7 +243,7 @@ def design_coverage(state, catalog, settings):
         for el in marker.design:
             if el.id in covered or not element_applies(el, state):
                 continue
-            ways = " eller ".join(f"{o.method} af {o.source}" for o in el.options)
+            ways = " eller ".join(way(o.method, o.source) for o in el.options)
             yield Finding("undersoegelsesdesign", "advarsel", f"markør {marker.id}",
                           f"designelement {el.id} «{el.heading}» er ikke dækket af en observation ({ways})",
                           (verdict.seq,))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from tilsyn.standards import events as ev
+from tilsyn.standards.danish import with_article
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
 
 _DATE_FIELDS = ("start", "slut")
@@ -33,7 +34,7 @@ def _answers_ok(state, answers):
     if d is None:
         return f"planpunktet besvarer seq {answers}, som ikke er en afgørelse for dette tilbud"
     if d.kind not in ev.ORDER_KINDS:
-        return f"seq {answers} er et {d.kind}, ikke et påbud"
+        return f"seq {answers} er {with_article(d.kind)}, ikke et påbud"
     return None
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from tilsyn.standards import events as ev
+from tilsyn.standards.danish import with_article
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
 
 _ANY_BUT_REGISTRATION = tuple(t for t in ev.PAYLOAD_TYPES if t != ev.TILBUD_REGISTERED)
@@ -56,15 +57,15 @@ def decision_basis(stmt, state, catalog):
     # Seed 002, rule 4: every one of these decisions follows from a lack of fornøden kvalitet, so it
     # must rest on at least one criterion that stands at ikke opfyldt.
     if not p["criteria"]:
-        return f"et {p['kind']} skal hvile på mindst ét kvalitetskriterium"
+        return f"{with_article(p['kind'])} skal hvile på mindst ét kvalitetskriterium"
     failing = [c for c in p["criteria"]
                if (v := state.criterion_verdict(c)) is not None and v.verdict == "ikke opfyldt"]
     if not failing:
-        return (f"et {p['kind']} kræver mindst ét kvalitetskriterium, der står som ikke opfyldt "
+        return (f"{with_article(p['kind'])} kræver mindst ét kvalitetskriterium, der står som ikke opfyldt "
                 f"(af {', '.join(p['criteria'])} er intet vurderet ikke opfyldt)")
     if p["kind"] in ev.ORDER_KINDS:
         if not p.get("deadline"):
-            return f"et {p['kind']} kræver en frist (--deadline)"
+            return f"{with_article(p['kind'])} kræver en frist (--deadline)"
         try:
             if date.fromisoformat(p["deadline"]) < date.fromisoformat(stmt.occurred_at[:10]):
                 return f"fristen {p['deadline']} ligger før afgørelsen"
