@@ -106,6 +106,16 @@ def _tree(std) -> Tree:
                 i = t.add(f"[bold cyan]Indikator {ind.number}[/] {ind.text}")
                 for c in ind.contents:
                     i.add(f"• {c}")
+    elif std.kind == "modelkort":
+        root.add(f"[dim]Kilde: {std.source}[/]")
+        root.add(f"Kortlagt til: {std.target}")
+        for theme in std.themes:
+            t = root.add(f"[bold]Tema {theme.id}[/] {theme.title} → 2025-tema {theme.maps_to}")
+            t.add(f"[dim]{theme.source}[/]")
+            for ind in (i for i in std.indikatorer if i.theme == theme.id):
+                label = ind.text if ind.full_text else f"(kun omtalt: «{ind.text}»)"
+                i = t.add(f"[bold cyan]Indikator {ind.id}[/] {label} → markør {', '.join(ind.maps_to)}")
+                i.add(f"[dim]{ind.source}[/]")
     else:
         for g in std.guidance:
             root.add(f"[dim]{g}[/]")

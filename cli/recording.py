@@ -75,6 +75,13 @@ def _date(value: str | None, name: str) -> str | None:
         raise click.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)", param_hint=name) from None
 
 
+def _end(value: str | None) -> str | None:
+    """HVORNÅR? (slut): a date, or «Varig ordning» (seed 000's own row), typed any case."""
+    if value is not None and fold(value) == fold(ev.VARIG_ORDNING):
+        return ev.VARIG_ORDNING
+    return _date(value, "--slut")
+
+
 # -- tilbud -------------------------------------------------------------------------------------
 @click.group()
 def tilbud() -> None:
@@ -373,7 +380,7 @@ def _plan_options(required: bool):
     def decorate(f):
         for name, help_ in reversed(PLAN_OPTIONS):
             f = click.option(f"--{name}", required=required, help=help_)(f)
-        f = click.option("--slut", required=required, metavar="DATE", help="HVORNÅR?: end date")(f)
+        f = click.option("--slut", required=required, metavar="DATE", help="HVORNÅR?: end date, or «Varig ordning»")(f)
         f = click.option("--start", required=required, metavar="DATE", help="HVORNÅR?: start date")(f)
         return f
     return decorate
@@ -388,17 +395,25 @@ def plan() -> None:
 @click.argument("tilbud_id", metavar="TILBUD")
 @click.option("--priority", required=True, type=click.IntRange(min=1), help="Priority (1. prioritet …).")
 @_plan_options(required=True)
-@click.option("--answers", metavar="DECISION-SEQ", type=int, help="The påbud this row answers.")
+@click.option("--answers", metavar="DECISION-SEQ", type=int,
+              help="The påbud or godkendelse med vilkår this row answers.")
+@click.option("--anbefaling", metavar="TEXT", help="The socialtilsyn's anbefaling this row answers, as given.")
+@click.option("--criterion", metavar="ID", help="The quality criterion this row lifts.")
+@click.option("--regional", metavar="STANDARD", help="This row is the written plan of STANDARD's trin 4.")
 @click.option("--item", "item_id", metavar="ID", help="Row id (default: P<priority>).")
-@click.option("--tema-standard", metavar="ID@VERSION", help="Quality model the TEMA refers to (default: current).")
+@click.option("--tema-standard", metavar="ID@VERSION",
+              help="Quality model the TEMA refers to (default: current; kvalitetsmodel-foer-2025 for the seven themes).")
 @recording
 @pass_app
 def plan_add(app, tilbud_id, priority, start, slut, tema, emne, maal, hvad, hvordan, dokumentation, hvem, answers,
-             item_id, tema_standard, occurred_at, as_json):
+             anbefaling, criterion, regional, item_id, tema_standard, occurred_at, as_json):
     """Add a row to TILBUD's follow-up plan."""
     payload = {"item": item_id or f"P{priority}", "priority": priority, "tema": tema, "emne": emne, "maal": maal,
-               "hvad": hvad, "hvordan": hvordan, "start": _date(start, "--start"), "slut": _date(slut, "--slut"),
+               "hvad": hvad, "hvordan": hvordan, "start": _date(start, "--start"), "slut": _end(slut),
                "dokumentation": dokumentation, "hvem": hvem}
+    for key, value in (("anbefaling", anbefaling), ("criterion", criterion), ("regional", regional)):
+        if value:
+            payload[key] = value
     if answers is not None:
         payload["answers"] = answers
     if tema_standard:
@@ -419,7 +434,7 @@ def plan_revise(app, tilbud_id, item_id, start, slut, tema, emne, maal, hvad, hv
     """Revise row ITEM of TILBUD's plan: give the columns that change."""
     changes = {"tema": tema, "emne": emne, "maal": maal, "hvad": hvad, "hvordan": hvordan,
                "dokumentation": dokumentation, "hvem": hvem, "priority": priority,
-               "start": _date(start, "--start"), "slut": _date(slut, "--slut")}
+               "start": _date(start, "--start"), "slut": _end(slut)}
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         raise click.UsageError("give at least one column to change, e.g. --slut 2027-03-01")

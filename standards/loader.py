@@ -24,6 +24,7 @@ from .model import (
     TILBUD_PROPERTIES,
     TILBUD_TYPES,
     DesignElement,
+    ModelMapping,
     PlanTemplate,
     QualityModel,
     RegionalStandard,
@@ -74,6 +75,8 @@ def validate_standard(std: Standard, path: str | os.PathLike[str] = "<string>") 
         _validate_regional(std, fail)
     elif isinstance(std, PlanTemplate):
         _validate_plan(std, fail)
+    elif isinstance(std, ModelMapping):
+        _validate_mapping(std, fail)
     else:  # pragma: no cover - the union is closed
         fail(f"unknown standard type {type(std).__name__}")
 
@@ -86,6 +89,22 @@ def _check_vocab(values, vocab, what, where, fail) -> None:
         if v in seen:
             fail(f"{where}: {what} {v!r} listed twice")
         seen.add(v)
+
+
+def _validate_mapping(mm: ModelMapping, fail) -> None:
+    if "@" not in mm.target:
+        fail(f"modelkort {mm.id}: target must be id@version, not {mm.target!r}")
+    theme_ids = [t.id for t in mm.themes]
+    if len(set(theme_ids)) != len(theme_ids) or not theme_ids:
+        fail(f"modelkort {mm.id}: theme ids must be unique and present")
+    ids = [i.id for i in mm.indikatorer]
+    if len(set(ids)) != len(ids):
+        fail(f"modelkort {mm.id}: indikator ids must be unique")
+    for i in mm.indikatorer:
+        if i.theme not in theme_ids:
+            fail(f"modelkort {mm.id}: indikator {i.id} names unknown theme {i.theme!r}")
+        if not i.maps_to or not i.text.strip():
+            fail(f"modelkort {mm.id}: indikator {i.id} needs its text and at least one target marker")
 
 
 def _validate_element(el: DesignElement, expected_id: str, fail) -> None:

@@ -42,6 +42,9 @@ __all__ = [
     "PlanColumn",
     "PlanExampleRow",
     "PlanTemplate",
+    "MappedTheme",
+    "MappedIndikator",
+    "ModelMapping",
     "Standard",
     "PLAN_COLUMN_KEYS",
     "PLAN_COLUMN_HEADINGS",
@@ -381,5 +384,70 @@ class PlanTemplate(
         raise KeyError(f"{self.id}: no column {key!r}")
 
 
+# --------------------------------------------------------------------------
+# Modelkort: an older model's themes and indikatorer, mapped to a newer model
+# --------------------------------------------------------------------------
+
+
+class MappedTheme(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """A theme of an older quality model and the theme of the target model it maps to."""
+
+    id: str
+    title: str
+    aliases: tuple[str, ...] = ()
+    maps_to: str
+    source: str
+
+
+class MappedIndikator(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """An *indikator* of an older model, its wording as the source gives it, and the target markers.
+
+    ``full_text`` is false where the source only describes the indikator (seed 004: «indikator 9.b, som
+    omhandler personalegennemstrømning»); ``text`` is then that description, verbatim.
+    """
+
+    id: str
+    theme: str
+    text: str
+    full_text: bool = True
+    source: str
+    maps_to: tuple[str, ...]
+    elements: tuple[str, ...] = ()
+    note: str = ""
+
+
+class ModelMapping(
+    msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True, tag_field="kind", tag="modelkort"
+):
+    """*Modelkort*: an older quality model's themes and indikatorer, mapped onto ``target`` (id@version).
+
+    Lets a plan made under the older model name its theme, and trends be followed across model versions.
+    """
+
+    id: str
+    version: str
+    title: str
+    source: str
+    target: str
+    themes: tuple[MappedTheme, ...]
+    indikatorer: tuple[MappedIndikator, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return "modelkort"
+
+    def theme(self, theme_id: str) -> MappedTheme:
+        for t in self.themes:
+            if t.id == theme_id:
+                return t
+        raise KeyError(f"{self.id}: no theme {theme_id!r}")
+
+    def indikator(self, indikator_id: str) -> MappedIndikator:
+        for i in self.indikatorer:
+            if i.id == indikator_id:
+                return i
+        raise KeyError(f"{self.id}: no indikator {indikator_id!r}")
+
+
 #: Any standard; decoded by the ``kind`` tag.
-Standard = Union[QualityModel, RegionalStandard, PlanTemplate]
+Standard = Union[QualityModel, RegionalStandard, PlanTemplate, ModelMapping]

@@ -171,6 +171,7 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
 
     model = quality_model_of(state, catalog)
     themes = []
+    earlier = earlier_indikatorer(model, catalog)
     if model is not None:
         for theme in model.themes:
             crit_rows = []
@@ -178,6 +179,7 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
                 decided = state.criterion_verdict(crit.id)
                 suggestion, basis = suggested_criterion_verdict(crit, state)
                 markers = [{"id": m.id, "title": m.title, "applies": marker_applies(m, state),
+                            "earlier": earlier.get(m.id, []),
                             "current": _assessment(state.marker_verdict(m.id)),
                             "observations": [_observation(o) for o in state.live_observations(m.id)]}
                            for m in crit.markers]
@@ -228,6 +230,21 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
         "corrections": [{"seq": c.seq, "corrects": c.corrects, "reason": c.reason, "replaced": c.replaced,
                          "actor": c.actor} for c in state.corrections],
     }
+
+
+def earlier_indikatorer(model, catalog) -> dict[str, list[dict[str, str]]]:
+    """Marker id → the older model's indikatorer that map to it (a modelkort onto ``model``), for trends."""
+    out: dict[str, list[dict[str, str]]] = {}
+    if model is None:
+        return out
+    for mapping in catalog.of_kind("modelkort"):
+        if mapping.target != f"{model.id}@{model.version}":
+            continue
+        for ind in mapping.indikatorer:
+            for mid in ind.maps_to:
+                out.setdefault(mid, []).append({"model": f"{mapping.id}@{mapping.version}", "indikator": ind.id,
+                                                "text": ind.text, "full_text": ind.full_text})
+    return out
 
 
 def interview_form(observation) -> str | None:

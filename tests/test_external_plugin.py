@@ -178,11 +178,16 @@ def test_generic_regional_findings_work_for_the_region_standard(region):
     (missing,) = found("regional-overvaagning", date(2025, 1, 1))
     assert missing.subject == "rn-2.4 trin 3" and missing.plugin == "supervision"
 
-    S.record(S.tove, "RN-1", ev.MONITORING_COMPLETED, {"standard": "rn-2.4", "date": "2021-09-01"},
-             occurred_at="2021-09-02T09:00:00.000000Z")
-    assert found("regional-overvaagning", date(2024, 8, 31)) == []
-    (old,) = found("regional-overvaagning", date(2025, 1, 1))
-    assert "2021-09-01 er ældre end 3 år" in old.message
+    # A trin-3 monitoring rests on a check of each of its indikatorer in that cycle (issue 14).
+    for n in (5, 6, 7):
+        S.record(S.tove, "RN-1", ev.INDIKATOR_CHECKED, {"standard": "rn-2.4", "indikator": n, "verdict": "opfyldt",
+                                                        "reason": "Stikprøve efter dok. MH-05 Retningslinje for medicinhåndtering."},
+                 occurred_at="2024-09-01T09:00:00.000000Z")
+    S.record(S.tove, "RN-1", ev.MONITORING_COMPLETED, {"standard": "rn-2.4", "date": "2024-09-01"},
+             occurred_at="2024-09-02T09:00:00.000000Z")
+    assert found("regional-overvaagning", date(2027, 8, 31)) == []
+    (old,) = found("regional-overvaagning", date(2028, 1, 1))
+    assert "2024-09-01 er ældre end 3 år" in old.message
 
     assert found("regional-forbedring", date(2025, 1, 1)) == []
     shortfall = check(S, 6, "ikke opfyldt", "Utilsigtede hændelser registreres, men analyseres ikke.")
@@ -192,9 +197,10 @@ def test_generic_regional_findings_work_for_the_region_standard(region):
     assert found("regional-forbedring", date(2025, 1, 1)) == []
 
     (rn,) = [r for r in summarise(S.state("RN-1"), S.catalog)["regional"] if r["standard"] == "rn-2.4"]
-    assert rn["last_monitoring"]["date"] == "2021-09-01"
+    assert rn["last_monitoring"]["date"] == "2024-09-01"
     statuses = {i["number"]: i["status"] for t in rn["trin"] for i in t["indikatorer"]}
-    assert statuses == {1: None, 2: None, 3: None, 4: None, 5: None, 6: "ikke opfyldt", 7: None, 8: "opfyldt"}
+    assert statuses == {1: None, 2: None, 3: None, 4: None, 5: "opfyldt", 6: "ikke opfyldt", 7: "opfyldt",
+                        8: "opfyldt"}
 
 
 # =============================================================================================

@@ -850,5 +850,7 @@ def test_a_green_supervision_has_no_findings(solsikken):
         for el in marker.design:
             opt = el.options[0]
             o.observe(marker.id, opt.source, opt.method, element=el.id)
+    # Audit 19.1 (indikator 8.b): supervision and sparring heard from both ledelse and medarbejdere.
+    o.observe("3.1.1", "ledelse", "interview", element="3.1.1.c")
     assess_everything(o)
     assert o.S.findings(o.state(), today=date(2025, 1, 1)) == []

@@ -12,12 +12,14 @@ from tilsyn.standards.loader import load_standard
 __version__ = "1.1.0"
 
 _DATA = Path(__file__).with_name("kvalitetsmodel-2025.yaml")
+_OLDER = Path(__file__).with_name("kvalitetsmodel-foer-2025.yaml")
 
 
 @hookimpl
 def tilsyn_standards():
-    """Kvalitetsmodel for tilbud – Socialtilsynene 2025: 5 temaer, 9 kvalitetskriterier, 20 kvalitetsmarkører."""
-    return [load_standard(_DATA)]
+    """Kvalitetsmodel for tilbud – Socialtilsynene 2025: 5 temaer, 9 kvalitetskriterier, 20 kvalitetsmarkører;
+    and the modelkort from the older model (seven themes, seed 004's indikatorer) onto it."""
+    return [load_standard(_DATA), load_standard(_OLDER)]
 
 
 @hookimpl
@@ -31,9 +33,9 @@ def tilsyn_guards():
 @hookimpl
 def tilsyn_findings():
     """Findings on design coverage, triangulation (seed 004), justification depth and suggestions."""
-    from . import method_rules, rules
+    from . import audit_19_1, method_rules, rules
 
-    return [*rules.FINDINGS, *method_rules.FINDINGS]
+    return [*rules.FINDINGS, *method_rules.FINDINGS, *audit_19_1.FINDINGS]
 
 
 @hookimpl

@@ -62,14 +62,28 @@ def in_scope_and_in_force(stmt, state, catalog):
     std, error = _regional(stmt, catalog)
     if error:
         return None  # the rules above name it
-    if std.id not in state.regional_standards:
-        return (f"tilbuddet er ikke registreret under {std.id} (anvendelsesområde: «{std.scope}»); registrér det "
-                f"med tilbud add --regional {std.id}")
+    if not is_regional_tilbud(state, catalog):
+        return (f"{std.id} gælder for «{std.scope}», og tilbuddet er ikke registreret som et regionalt tilbud "
+                f"(tilbud add --regional {std.id})")
     day = stmt.payload["date"] if stmt.type == ev.MONITORING_COMPLETED else stmt.occurred_at[:10]
     if day < std.valid_from.isoformat():
         what = "overvågningen" if stmt.type == ev.MONITORING_COMPLETED else "kontrollen"
         return f"{what} er dateret {day}, før {std.id} gælder (gældende fra {std.valid_from.isoformat()})"
     return None
+
+
+def is_regional_tilbud(state, catalog) -> bool:
+    """A regional, social tilbud: registered under at least one regional quality standard (or marked regional
+    in its master data, where a plugin records that)."""
+    if getattr(state, "regional", None) is True:
+        return True
+    for sid in state.regional_standards:
+        try:
+            if catalog.get(sid).kind == "regional":
+                return True
+        except KeyError:
+            continue
+    return False
 
 
 def _cycle_checks(state, std, trin, after: str | None, until: str | None):

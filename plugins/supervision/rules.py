@@ -155,7 +155,8 @@ def plan_after_deadline(state, catalog, settings):
             continue
         for item in state.plan():
             fields = state.item_fields(item)
-            if fields.get("answers") == d.seq and fields.get("slut", "") > d.deadline:
+            if fields.get("answers") == d.seq and fields.get("slut", "") != ev.VARIG_ORDNING \
+                    and fields.get("slut", "") > d.deadline:
                 yield Finding("plan-slutter-efter-frist", "advarsel", f"planpunkt {item.item}",
                               f"planpunktet, der besvarer {d.kind} (seq {d.seq}), slutter {fields['slut']}, "
                               f"efter fristen {d.deadline}", (d.seq, item.seq))
