@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean browser
+.PHONY: demo test bench clean browser documents
 
 $(STAMP): pyproject.toml tests/plugin_region_nord/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml tests/plugin_region_nord/pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tilsyn demo --dir tilsyn-demo --fresh
 
-test: $(STAMP) browser
+test: $(STAMP) browser documents
 	$(BIN)/python -m pytest
 
 # The report is checked in a real headless browser: Debian's chromium, installed here when missing
@@ -25,6 +25,15 @@ test: $(STAMP) browser
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+# Documents are written as PDF by WeasyPrint, which needs Pango and fonts; the PDF tests read them back with
+# poppler's pdftotext. Debian's packages, installed here when missing (as root, saying so first).
+DOC_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-liberation fonts-dejavu-core poppler-utils
+documents:
+	@missing=$$(for p in $(DOC_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "make: installing Debian packages for PDF documents: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -29,7 +29,7 @@ COMMAND_MODULES = {
     "status": "views", "findings": "views", "history": "views",
     "import": "importing", "erase": "subjects", "subjects": "subjects",
     "checkpoint": "checkpoint_cmds", "explain": "explain_cmd", "export": "bundle_cmds",
-    "verify-bundle": "bundle_cmds", "report": "report", "demo": "demo",
+    "verify-bundle": "bundle_cmds", "report": "report", "letter": "letter", "demo": "demo",
     "witness": "witness_cmds", "receipt": "receipt_cmds", "verify-receipt": "receipt_cmds", "publish": "publish_cmd",
 }
 

@@ -1,14 +1,22 @@
-"""``tilsyn report``: the page a supervisor prints for a court — complete, escaped, offline, and it renders.
+"""``tilsyn report`` and ``tilsyn letter``: the documents a socialtilsyn sends — complete, escaped, offline.
 
 The scenario is the demo supervision (a påbud on criterion 2.3 with a follow-up plan), plus a tilbud
-whose name is a script. The browser tests run Debian's chromium headless (see tests/browser.py).
+whose name is a script and whose observations carry markup and control characters, and a tilbud with
+no decision at all — one completed and one aborted visit, observations, a marker verdict and a
+correction — whose report must still carry its datagrundlag. The browser tests run Debian's chromium
+headless (see tests/browser.py); the PDF tests read the PDF back with pypdf and poppler's pdftotext.
 """
 
 from __future__ import annotations
 
+import base64
 import html
+import json
 import importlib.util
 import re
+import shutil
+import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,24 +37,58 @@ _spec = importlib.util.spec_from_file_location("tilsyn_tests_browser", Path(__fi
 browser = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
 _spec.loader.exec_module(browser)
 
-TILBUD, HOSTILE = "T-1001", "T-666"
+TILBUD, HOSTILE, QUIET = "T-1001", "T-666", "T-2002"
 HOSTILE_NAME = "<script>alert(1)</script>"
-SUPERVISOR, MANAGER, AUTHORITY = "Karen Holm", "Mette Lund", "Socialtilsyn Øst"
+HOSTILE_TEXT = "Første linje <b>fed</b> & <img src=x onerror=alert(2)>\nAnden linje \x1b[31mrød\x1b[0m \u202eomvendt\u202c"
+SUPERVISOR, LEADER, MANAGER, AUTHORITY = "Karen Holm", "Lone Dahl", "Mette Lund", "Socialtilsyn Øst"
 PLAN_HEADINGS = ["TEMA", "EMNE", "MÅL", "HVAD?", "HVORDAN?", "HVORNÅR?", "DOKUMENTATION", "HVEM?", "RESULTAT"]
+PAABUD_SEQ = 19
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    """The demo ledger, a hostile tilbud registered next to it, and a checkpoint over both."""
+    """The demo ledger, a hostile tilbud and a tilbud with no decision next to it, and a checkpoint over all."""
     directory = tmp_path_factory.mktemp("report")
     assert run_demo(directory).ok
     plugins = default_plugins()
     with Ledger.open(str(directory / "tilsyn.db"), plugins.policy(), kek=load_kek(directory)) as ledger:
-        signer = ledger.signer(SUPERVISOR, KeyStore(directory))
-        Supervision(ledger, plugins).record(signer, HOSTILE, ev.TILBUD_REGISTERED, {
+        karen = ledger.signer(SUPERVISOR, KeyStore(directory))
+        sup = Supervision(ledger, plugins)
+        sup.record(karen, HOSTILE, ev.TILBUD_REGISTERED, {
             "tilbud": HOSTILE, "name": HOSTILE_NAME, "tilbud_type": "døgntilbud", "has_board": False})
+        sup.record(karen, HOSTILE, ev.OBSERVATION, {
+            "marker": "2.3.1", "source": "borger", "method": "interview", "text": HOSTILE_TEXT})
+    quiet = [
+        ("tilbud", "add", QUIET, "--name", "Opholdsstedet Kastanjen", "--type", "døgntilbud",
+         "--occurred-at", "2026-03-01"),
+        ("visit", "start", QUIET, "--kind", "anmeldt", "--occurred-at", "2026-03-10T08:30:00Z"),
+        ("observe", QUIET, "1.1.1", "--source", "ledelse", "--method", "interview", "--visit", "B1", "--occurred-at",
+         "2026-03-10T09:00:00Z", "--text", "Ledelsen beskriver målgruppen.\nBeskrivelsen findes også på Tilbudsportalen."),
+        ("visit", "abort", QUIET, "--reason", "Tilbuddet var lukket på grund af sygdom.", "--occurred-at",
+         "2026-03-10T10:00:00Z"),
+        ("visit", "start", QUIET, "--kind", "uanmeldt", "--occurred-at", "2026-04-02T08:00:00Z"),
+        ("observe", QUIET, "1.1.1", "--source", "medarbejder", "--method", "interview", "--visit", "B2", "--occurred-at",
+         "2026-04-02T09:00:00Z", "--text", "Medarbejderne kender målgruppebeskrivelsen."),
+        ("observe", QUIET, "1.1.2", "--source", "dokumenter", "--method", "dokumentanalyse", "--occurred-at",
+         "2026-04-02T10:00:00Z", "--text", "Forkert dokument gennemgået."),
+        ("visit", "complete", QUIET, "--occurred-at", "2026-04-02T12:00:00Z"),
+        ("assess", "marker", QUIET, "1.1.1", "til stede", "--reason", "Målgruppen er beskrevet og kendt.",
+         "--occurred-at", "2026-04-03T10:00:00Z"),
+    ]
+    for args in quiet:
+        result = tilsyn(directory, "--as", SUPERVISOR, *args)
+        assert result.exit_code == 0, (args, result.output)
+    wrong = _seq_of(directory, QUIET, "Forkert dokument")
+    result = tilsyn(directory, "--as", SUPERVISOR, "correct", QUIET, str(wrong), "--reason",
+                    "Observationen hørte til et andet tilbud.", "--occurred-at", "2026-04-04")
+    assert result.exit_code == 0, result.output
     assert tilsyn(directory, "--as", AUTHORITY, "checkpoint").exit_code == 0
     return directory
+
+
+def _seq_of(directory: Path, tilbud: str, text: str) -> int:
+    with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
+        return next(e.seq for e in ledger.read(stream=f"tilbud/{tilbud}") if text in str(e.payload.get("text")))
 
 
 def tilsyn(directory: Path, *args: str):
@@ -55,11 +97,16 @@ def tilsyn(directory: Path, *args: str):
     return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
 
 
-def write_report(directory: Path, tilbud: str, *args: str, reader: str | None = SUPERVISOR) -> str:
-    out = directory / f"rapport-{tilbud}-{reader or 'anonym'}-{'-'.join(args) or 'nu'}.html"
-    result = tilsyn(directory, *(["--as", reader] if reader else []), "report", tilbud, "--out", str(out), *args)
+def write_doc(directory: Path, *args: str, reader: str | None = SUPERVISOR, suffix: str = ".html") -> Path:
+    name = "-".join(a.strip("-") for a in args).replace("/", "_") + f"-{reader or 'anonym'}{suffix}"
+    out = directory / name
+    result = tilsyn(directory, *(["--as", reader] if reader else []), *args, "--out", str(out))
     assert result.exit_code == 0, result.output
-    return out.read_text(encoding="utf-8")
+    return out
+
+
+def write_report(directory: Path, tilbud: str, *args: str, reader: str | None = SUPERVISOR) -> str:
+    return write_doc(directory, "report", tilbud, *args, reader=reader).read_text(encoding="utf-8")
 
 
 def visible_text(page: str) -> str:
@@ -68,36 +115,74 @@ def visible_text(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
 
 
-def test_the_report_holds_the_key_facts(demo):
+def body_text(page: str) -> str:
+    """The visible text before the appendix (where hashes and technical names belong)."""
+    return visible_text(page.split('<section id="bilag"')[0])
+
+
+# -- the tilsynsrapport ---------------------------------------------------------------------------
+
+
+def test_the_report_holds_every_section_of_a_tilsynsrapport(demo):
     page = write_report(demo, TILBUD)
     text = visible_text(page)
+    for heading in ("Tilbudsoplysninger", "Tilsynsbesøg", "Samlet vurdering", "Vurdering efter tema", "Økonomi",
+                    "Risikovurdering", "Afgørelser", "Opfølgningsplan", "Regionale kvalitetsstandarder",
+                    "Anbefalinger", "Rettelser", "Kontrol af rapporten", "Bilag"):
+        assert re.search(rf"<h2[^>]*>{re.escape(html.escape(heading))}", page), heading
     assert "Bostedet Lærkehøj" in text and "T-1001" in text and "døgntilbud" in text
-    assert re.search(r"påbud \(seq \d+\) – frist 31-01-2027", text)  # the open påbud with its deadline
+    assert "Fornøden kvalitet: nej" in text and "Kriterium 2.3 Tilbuddet forebygger magtanvendelser" in text
+    assert "15. september 2026 kl. 11.00 (sommertid)" in text  # the visit, in Danish local time
+    assert "Påbud af 22. september 2026" in text and "31. januar 2027" in text  # the påbud and its frist
     for heading in PLAN_HEADINGS:
         assert f">{html.escape(heading)}<" in page, heading
-    assert "2.3 Tilbuddet forebygger magtanvendelser" in text
-    assert "Fornøden kvalitet nej – holdes tilbage af: Kriterium 2.3" in text
-    assert "01-10-2026 – 15-01-2027" in text  # HVORNÅR? of P2, after its revision
-    assert "Revideret (seq 23, Mette Lund): slut → 15-01-2027" in text
-    assert "regional-1.3" in text and "Trin 3" in text
-    assert "designelement 2.3.2.b «Interview af medarbejdere» er ikke dækket" in text  # a finding
-    cp = latest_checkpoint_of(demo)
-    assert cp.root.hex() in page and cp.note.splitlines()[2] in text
-    assert "✓ signatur" in text and "✓ inklusionsbevis" in text
-    assert "✗ signatur" not in text and "✗ inklusionsbevis" not in text
+    assert "01.10.2026 – 15.01.2027" in text  # HVORNÅR? of P2, after its revision
+    assert "Revideret 2. november 2026 af Mette Lund: slutdato ændret til 15.01.2027" in text
+    assert "Standard 1.3 Individuelle planer" in text and "Trin 3" in text
+    assert "10. oktober 2026" in text  # the date an indikator was checked
+    assert "Interview af borger" in text and "Datagrundlag" in text  # sources and methods per marker
     assert "Anders, 34 år" in text  # a tilsynskonsulent reads personal data in clear
 
 
-def latest_checkpoint_of(directory: Path):
-    with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
-        return latest_checkpoint(ledger)
+def test_the_body_speaks_danish_without_ledger_jargon(demo):
+    page = write_report(demo, TILBUD)
+    body = body_text(page)
+    for jargon in ("seq", "Merkle", "C2SP", "tlog", "checkpoint", "UTC", "kl. 00", "plugin", "kvalitetsmodel-2025",
+                   "@2025", "2026-09-", "opfoelgningsplan", "undersoegelsesdesign", "begrundelsen har"):
+        assert jargon.lower() not in body.lower(), jargon
+    assert "designelement" not in body  # internal findings stay in the internal view
+
+
+def test_date_only_values_have_no_time(demo):
+    text = visible_text(write_report(demo, QUIET))
+    assert "kl. 00" not in text and "kl. 01.00" not in text and "kl. 02.00" not in text
+    assert "4. april 2026" in text  # the correction was dated, not timed
+
+
+def test_a_tilbud_with_no_decision_still_has_its_datagrundlag(demo):
+    page = write_report(demo, QUIET)
+    text = visible_text(page)
+    assert "Opholdsstedet Kastanjen" in text and "Tilsynet har ikke truffet afgørelser" in text
+    assert "Medarbejderne kender målgruppebeskrivelsen." in text
+    assert "Interview af ledelse" in text and "Interview af medarbejder" in text
+    # the aborted visit is marked, and so is the data collected on it
+    assert re.search(r"afbrudt – tæller ikke som gennemført besøg\. Årsag: Tilbuddet var lukket", text)
+    assert re.search(r"besøg B1 – afbrudt besøg\s*\)", text)
+    assert "10. marts 2026 kl. 09.30 (normaltid)" in text  # winter time in March
+    # line breaks in user text are kept (as text, shown by the style sheet)
+    assert "Ledelsen beskriver målgruppen.\nBeskrivelsen findes også på Tilbudsportalen." in html.unescape(page)
+    # the withdrawn observation is gone from the datagrundlag, and the correction is said where it applies
+    assert "Forkert dokument gennemgået." not in text
+    assert re.search(r"1\.1\.2 .{0,300}Rettet 4\. april 2026 af Karen Holm: observation fra 2\. april 2026 er trukket "
+                     r"tilbage\. Begrundelse: Observationen hørte til et andet tilbud\.", text)
+    assert "Ingen registreringer er rettet" not in text
 
 
 def test_personal_data_is_shown_only_to_supervisors(demo):
     for reader in (MANAGER, None):
         text = visible_text(write_report(demo, TILBUD, reader=reader))
         assert "Anders" not in text
-        assert "«personoplysning skjult»" in text and "Personoplysninger skjult" in text
+        assert "«personoplysning skjult»" in text and "skjult – kun tilsynets" in text
 
 
 def test_the_page_loads_nothing(demo):
@@ -108,25 +193,149 @@ def test_the_page_loads_nothing(demo):
     assert "Content-Security-Policy" in page and "default-src 'none'" in page
 
 
-def test_a_hostile_name_is_escaped(demo):
+def test_hostile_text_is_text(demo):
     page = write_report(demo, HOSTILE)
-    assert HOSTILE_NAME not in page
-    assert html.escape(HOSTILE_NAME) in page
-    assert "<script" not in page.lower()
+    assert HOSTILE_NAME not in page and html.escape(HOSTILE_NAME) in page
+    assert "<script" not in page.lower() and "<b>fed</b>" not in page and "<img" not in page
+    assert "&lt;b&gt;fed&lt;/b&gt;" in page
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]", page), "no raw control characters"
+    text = visible_text(page)
+    assert "⟨U+001B⟩[31mrød⟨U+001B⟩[0m" in text and "⟨U+202E⟩omvendt⟨U+202C⟩" in text
+    assert "Første linje" in text and "\nAnden linje" in html.unescape(page)
 
 
 def test_as_of_replays_the_report_before_the_paabud(demo):
     text = visible_text(write_report(demo, TILBUD, "--as-of", "18"))
-    assert "Ingen afgørelser" in text and "genafspillet: --as-of 18" in text
-    assert "Ingen opfølgningsplan registreret" in text
+    assert "Tilsynet har ikke truffet afgørelser" in text and "Der er ikke registreret en opfølgningsplan" in text
+    assert "som det stod i tilsynets registreringer" in text
 
 
-def test_unknown_tilbud_and_stdout(demo):
+def test_the_internal_view_adds_findings_suggestions_and_trees(demo):
+    external = visible_text(write_report(demo, TILBUD))
+    internal = visible_text(write_report(demo, TILBUD, "--internal"))
+    assert "Interne fund" not in external and "Afgørelsernes grundlag" not in external
+    assert "intern udgave" in internal and "Interne fund" in internal
+    assert "designelement 2.3.2.b «Interview af medarbejdere» er ikke dækket" in internal  # a finding
+    assert "forslag:" in internal  # suggested verdicts beside decided ones
+    assert "✓ signatur" in internal and "✓ inklusionsbevis" in internal
+    assert "✗ signatur" not in internal and "✗ inklusionsbevis" not in internal
+    assert "Observation interview af borger" in internal  # the tree reaches the observations
+
+
+def test_unknown_tilbud_bad_output_and_stdout(demo):
     result = tilsyn(demo, "report", "T-9999", "--out", str(demo / "nope.html"))
     assert result.exit_code == 2 and "unknown tilbud 'T-9999'" in result.output
     assert not (demo / "nope.html").exists()
+    result = tilsyn(demo, "report", TILBUD, "--out", str(demo / "no-such-folder" / "r.html"))
+    assert result.exit_code == 2 and result.output.startswith("tilsyn: error: ")
+    result = tilsyn(demo, "report", TILBUD, "--out", "-", "--pdf")
+    assert result.exit_code == 2 and "stdout" in result.output
     result = tilsyn(demo, "--as", SUPERVISOR, "report", TILBUD, "--out", "-")
     assert result.exit_code == 0 and result.output.startswith("<!DOCTYPE html>")
+
+
+def test_the_verification_section_names_the_checkpoint(demo):
+    page = write_report(demo, TILBUD)
+    text = visible_text(page)
+    cp = latest_checkpoint_of(demo)
+    assert f"kontrolpunkt nr. {cp.id}" in text and f"de første {cp.size} registreringer" in text
+    assert "er underskrevet digitalt af den person" in text
+    appendix = visible_text(page.split('<section id="bilag"')[1])
+    assert cp.root.hex() in appendix and cp.note.splitlines()[2] in appendix
+
+
+def latest_checkpoint_of(directory: Path):
+    with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
+        return latest_checkpoint(ledger)
+
+
+def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
+    """An insider rewrites an observation in the database: no report, no letter, exit 1."""
+    copy = tmp_path / "tampered"
+    shutil.copytree(demo, copy)
+    seq = _seq_of(copy, TILBUD, "En anden borger bekræfter")
+    with sqlite3.connect(copy / "tilsyn.db") as db:
+        (record,) = db.execute("SELECT record FROM events WHERE seq = ?", (seq,)).fetchone()
+        fields = json.loads(record)
+        statement = base64.b64decode(fields["statement"])
+        fields["statement"] = base64.b64encode(statement.replace("En anden borger".encode(),
+                                                                 "Ingen borger".encode())).decode()
+        forged = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+        assert forged != bytes(record)
+        db.execute("UPDATE events SET record = ? WHERE seq = ?", (forged, seq))
+    for args in (("report", TILBUD), ("letter", TILBUD, str(PAABUD_SEQ))):
+        out = copy / f"{args[0]}.html"
+        result = tilsyn(copy, "--as", SUPERVISOR, *args, "--out", str(out))
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith("tilsyn: error: no ") and f"seq {seq}" in result.output
+        assert not out.exists()
+
+
+# -- letters ----------------------------------------------------------------------------------------
+
+
+def test_the_afgoerelse_letter(demo):
+    page = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), reader=LEADER).read_text(encoding="utf-8")
+    text = visible_text(page)
+    assert "Afgørelse om påbud – Bostedet Lærkehøj" in text
+    assert re.search(r'aria-label="Afsender"><strong>Socialtilsyn Øst', page)  # the authority sends
+    assert re.search(r'aria-label="Modtager">Bostedet Lærkehøj', page)  # to the tilbud
+    for heading in ("Afgørelse", "Frist", "Begrundelse", "Hjemmel", "Partshøring", "Klagevejledning",
+                    "Kontrol af brevet"):
+        assert f"<h2>{heading}</h2>" in page or f">{heading}</h2>" in page, heading
+    assert "senest 31. januar 2027" in text
+    assert "Kvalitetskriterium 2.3: Tilbuddet forebygger magtanvendelser" in text
+    assert "Kvalitetsmarkør 2.3.1" in text and "ikke til stede" in text
+    assert "Med venlig hilsen Lone Dahl" in text
+    assert "seq" not in body_text(page).lower()
+
+
+def test_a_letter_for_something_that_is_no_act(demo):
+    result = tilsyn(demo, "letter", TILBUD, "7", "--out", str(demo / "x.html"))
+    assert result.exit_code == 2 and "seq 7 is not a varsel or a decision" in result.output
+    assert not (demo / "x.html").exists()
+    result = tilsyn(demo, "letter", QUIET, "7", "--out", str(demo / "x.html"))
+    assert result.exit_code == 2 and "(it has none)" in result.output
+
+
+# -- PDF ------------------------------------------------------------------------------------------
+
+
+def pdf_text(path: Path) -> str:
+    """The PDF's text as poppler reads it (pdftotext), or pypdf's reading where poppler is missing."""
+    if shutil.which("pdftotext"):
+        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    from pypdf import PdfReader
+
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def test_the_report_as_pdf_a(demo):
+    from pypdf import PdfReader
+
+    path = write_doc(demo, "report", TILBUD, suffix=".pdf")
+    assert path.read_bytes().startswith(b"%PDF-")
+    text = re.sub(r"\s+", " ", pdf_text(path))
+    for section in ("Tilbudsoplysninger", "Samlet vurdering", "Vurdering efter tema", "Opfølgningsplan",
+                    "Kontrol af rapporten", "Klagevejledning", "Hjemmel"):
+        assert section in text, section
+    reader = PdfReader(path)
+    info = reader.metadata
+    assert info.title == "Tilsynsrapport – Bostedet Lærkehøj" and info.author == AUTHORITY
+    assert reader.trailer["/Root"].get("/Lang") == "da"
+    xmp = reader.xmp_metadata
+    assert xmp is not None
+    raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
+    assert re.search(r"pdfaid:part[^0-9]{1,4}3", raw) and re.search(r"pdfaid:conformance[^A-Z]{1,4}B", raw)
+
+
+def test_the_letter_as_pdf_has_hjemmel_and_klagevejledning(demo):
+    path = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), "--pdf", reader=LEADER)
+    text = re.sub(r"\s+", " ", pdf_text(path))
+    assert "Afgørelse om påbud – Bostedet Lærkehøj" in text
+    assert "Hjemmel" in text and "Klagevejledning" in text and "Partshøring" in text
+    assert "31. januar 2027" in text
 
 
 # -- in a real browser --------------------------------------------------------------------------
@@ -147,7 +356,14 @@ def test_the_hostile_report_renders_inert(demo, tmp_path):
     out.write_text(write_report(demo, HOSTILE), encoding="utf-8")
     shown = browser.render(out, tmp_path / "chromium")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.dom  # text, not an element
-    assert "<script" not in shown.dom.lower()
+    assert "<script" not in shown.dom.lower() and "<img" not in shown.dom.lower()
+    assert shown.console == [], "\n".join(shown.console)
+
+
+def test_the_letter_renders_in_chromium_without_console_messages(demo, tmp_path):
+    out = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), reader=LEADER)
+    shown = browser.render(out, tmp_path / "chromium")
+    assert "Klagevejledning" in shown.dom
     assert shown.console == [], "\n".join(shown.console)
 
 

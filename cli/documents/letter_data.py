@@ -1,0 +1,42 @@
+"""A letter as plain data: a varsel (partshøring before a decision) or an afgørelse, to the tilbud.
+
+The authority is the sender, the tilbud the recipient. The afgørelse states its indhold, frist,
+begrundelse with the criteria and markers it rests on (as they stood when it was made), hjemmel, how the
+høringssvar was weighed and the klagevejledning; the varsel what is intended, why, and the høringsfrist.
+Legal texts are shown as they were recorded with the act; where one is missing the letter says so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tilsyn.ledger.errors import ValidationError
+
+from .report_data import _decision, _version, collect_basis
+from .verification import verify_stream
+
+
+def collect(app, tilbud: str, seq: int) -> dict[str, Any]:
+    """The letter for the act at ``seq`` of ``tilbud``, verified first."""
+    sup = app.supervision(reading=True)
+    state = sup.state(tilbud)
+    verification = verify_stream(sup, tilbud, until_seq=state.last_seq)
+    s = sup.summary(state)
+    notice = next((n for n in (s.get("varsler") or s.get("notices") or []) if n.get("seq") == seq), None)
+    decision = next((d for d in s["decisions"] if d["seq"] == seq), None)
+    if decision is None and notice is None:
+        acts = [str(d["seq"]) for d in s["decisions"]] + [str(n["seq"]) for n in (s.get("varsler") or [])]
+        raise ValidationError(f"seq {seq} is not a varsel or a decision of tilbud {tilbud!r}"
+                              + (f" (those are: {', '.join(acts)})" if acts else " (it has none)"))
+    act = decision if decision is not None else notice
+    then = sup.summary(sup.state(tilbud, as_of=seq))  # the criteria and markers as they stood then
+    return {
+        "kind": "afgørelse" if decision is not None else "varsel",
+        "act": _decision(act, then, state) if decision is not None else notice,
+        "basis": collect_basis(then, act.get("criteria") or []),
+        "authority": sup.ledger.authority or "Socialtilsynet",
+        "tilbud": {"id": s["tilbud"], "name": s["name"], "type": s["tilbud_type"],
+                   "info": s.get("tilbud_info") or s.get("master_data") or {}},
+        "verification": verification.to_dict(), "version": _version(),
+        "generated_at": verification.checked_at, "seq": seq, "authority_address": None,
+    }

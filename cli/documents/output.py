@@ -1,0 +1,66 @@
+"""Where a document goes: ``--out FILE`` as HTML (receipts written beside it) or PDF/A (receipts inside)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from ..output import console, fail
+from . import Attachment, write_pdf
+
+
+def out_options(f):
+    """``--out FILE`` and ``--pdf`` for a document command."""
+    f = click.option("--pdf", is_flag=True, help="Write PDF/A (also chosen by a FILE ending in .pdf).")(f)
+    return click.option("--out", "out", required=True, metavar="FILE",
+                        help="Where to write the document ('-' for HTML on stdout).")(f)
+
+
+class DocumentOut:
+    """One output target, checked before anything is read, written whole or not at all."""
+
+    def __init__(self, out: str, pdf: bool):
+        self.out = out
+        self.pdf = pdf or out.lower().endswith(".pdf")
+        if out == "-" and self.pdf:
+            fail("a PDF is not written to stdout: give --out FILE.pdf")
+        if out != "-":
+            parent = Path(out).resolve().parent
+            if not parent.is_dir():
+                fail(f"cannot write {out}: folder {parent} does not exist")
+
+    def write(self, page: str, attachments: list[Attachment], what: str) -> None:
+        if self.out == "-":
+            sys.stdout.write(page)
+            return
+        target = Path(self.out)
+        try:
+            if self.pdf:
+                self._atomic(target, lambda tmp: write_pdf(page, tmp, attachments))
+            else:
+                self._atomic(target, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
+                for a in attachments:  # beside the page, so the recipient gets them with it
+                    self._atomic(target.with_name(a.name), lambda tmp, a=a: Path(tmp).write_bytes(a.data))
+        except OSError as e:
+            fail(f"cannot write {self.out}: {e.strerror or e}")
+        kind = "PDF/A" if self.pdf else "HTML"
+        extra = ""
+        if attachments:
+            extra = (f" med {len(attachments)} kvittering(er) indlejret" if self.pdf else
+                     f"; {len(attachments)} kvittering(er) skrevet ved siden af")
+        console.print(f"{what} skrevet til {self.out} ({kind}){extra}", markup=False)
+
+    @staticmethod
+    def _atomic(target: Path, write) -> None:
+        fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            write(tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,84 @@
+"""What a document checks before it is written, and says it checked: its verification section.
+
+A document is never made from events that do not verify. Before rendering, every event of the tilbud's
+stream is checked from the stored bytes: the signature under the key that was registered (and not
+revoked) at that position, the stream's versions 1, 2, 3 … with none missing, and — for every event a
+signed checkpoint covers — the inclusion proof against that checkpoint, whose own signature is checked
+under the authority's genesis key. Anything wrong stops the document (exit 1); what was checked, against
+which checkpoint and when goes into the document in plain Danish.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from tilsyn.ledger.envelope import leaf_hash
+from tilsyn.standards import events as ev
+from tilsyn.standards.explain import _Checker
+
+
+class NotVerified(Exception):
+    """The ledger does not verify over what the document would show."""
+
+
+@dataclass
+class Verification:
+    """The outcome of the checks, for the document's last section and its appendix."""
+
+    checked_at: str
+    events: int
+    first_seq: int | None
+    last_seq: int | None
+    signed: int
+    included: int
+    not_covered: list[int]
+    checkpoint: dict[str, Any] | None
+    checkpoint_problem: str | None
+    hashes: list[dict[str, Any]] = field(default_factory=list)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verification:
+    """Check every event of ``tilbud`` (up to ``until_seq``); raise :class:`NotVerified` on the first fault."""
+    check = _Checker(sup, tilbud)
+    events = [e for seq, e in sorted(check.events.items()) if until_seq is None or seq <= until_seq]
+    for expected, e in enumerate(events, start=1):
+        if e.statement.stream_version != expected:
+            raise NotVerified(f"tilbud {tilbud!r}: event seq {e.seq} has stream version "
+                              f"{e.statement.stream_version}, expected {expected} (an event is missing)")
+    hashes, signed, included, not_covered = [], 0, 0, []
+    for e in events:
+        node = check.node(e.seq, "event")
+        if not node["signature_ok"] or not node["key_valid"]:
+            raise NotVerified(f"tilbud {tilbud!r}: the signature of seq {e.seq} does not verify under a key "
+                              f"valid at that position")
+        signed += 1
+        if node["inclusion_ok"] is False:
+            raise NotVerified(f"tilbud {tilbud!r}: the inclusion proof of seq {e.seq} does not match the signed "
+                              f"checkpoint")
+        if node["inclusion_ok"]:
+            included += 1
+        else:
+            not_covered.append(e.seq)
+        hashes.append({"seq": e.seq, "type": e.type, "occurred_at": e.occurred_at, "recorded_at": e.recorded_at,
+                       "actor": e.actor, "leaf_hash": leaf_hash(e.record_bytes).hex(),
+                       "signature": e.signature.hex()})
+    cp = check.checkpoint
+    if cp is not None and check.checkpoint_problem is not None:
+        raise NotVerified(f"the latest checkpoint does not verify: {check.checkpoint_problem}")
+    return Verification(
+        checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), events=len(events),
+        first_seq=events[0].seq if events else None, last_seq=events[-1].seq if events else None,
+        signed=signed, included=included, not_covered=not_covered,
+        checkpoint=({"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": cp.note,
+                     "created_at": cp.created_at, "origin": sup.ledger.origin} if cp is not None else None),
+        checkpoint_problem=check.checkpoint_problem if cp is None else None, hashes=hashes,
+    )
+
+
+__all__ = ["NotVerified", "Verification", "verify_stream", "ev"]
