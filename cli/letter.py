@@ -34,7 +34,7 @@ def letter(app: AppContext, tilbud_id: str, seq: int, out: str, pdf: bool) -> No
     a, name = data["act"], data["tilbud"]["name"]
     title = (f"Afgørelse om {a['kind']} – {name}" if data["kind"] == "afgørelse"
              else f"Varsel om {a['kind']} – {name}")
-    page = render("letter.html", title=title, author=data["authority"], doc_noun="brevet",
+    page = render("letter.html", title=title, author=data["authority"], doc_noun="brevet", pdf=target.pdf,
                   running=f"{title} · {data['authority']}", **data)
     target.write(page, attachments, f"{data['kind'].capitalize()} for {tilbud_id}")
 

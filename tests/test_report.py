@@ -330,6 +330,40 @@ def test_the_report_as_pdf_a(demo):
     assert re.search(r"pdfaid:part[^0-9]{1,4}3", raw) and re.search(r"pdfaid:conformance[^A-Z]{1,4}B", raw)
 
 
+def log_policy(directory: Path) -> Path:
+    """A C2SP tlog-policy trusting only the authority's log key (no witness quorum in this scenario)."""
+    from tilsyn.ledger.witnessing import log_vkey
+
+    with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
+        vkey = log_vkey(ledger)
+    path = directory / "policy.txt"
+    path.write_text(f"log {vkey}\nquorum none\n", encoding="utf-8")
+    return path
+
+
+def test_the_receipts_travel_with_the_documents_and_verify_without_the_database(demo, tmp_path):
+    from pypdf import PdfReader
+
+    name = f"{TILBUD}-afgoerelse-{PAABUD_SEQ}.tlog-proof"
+    pdf = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), "--pdf", reader=LEADER)
+    attached = PdfReader(pdf).attachments
+    assert list(attached) == [name]
+    receipt = tmp_path / name
+    receipt.write_bytes(attached[name][0])
+    policy = log_policy(demo)
+    result = CliRunner().invoke(cli, ["verify-receipt", "--policy", str(policy), str(receipt)],
+                                env={"TILSYN_DB": str(tmp_path / "no-such.db")})
+    assert result.exit_code == 0, result.output
+    assert f"seq {PAABUD_SEQ} (tilsyn.DecisionIssued/1 in tilbud/{TILBUD}" in result.output
+    page = write_doc(demo, "report", TILBUD)  # HTML: the receipt is written beside the page
+    beside = page.with_name(name)
+    assert beside.read_bytes() == receipt.read_bytes()
+    text = visible_text(page.read_text(encoding="utf-8"))
+    assert "kvitteringen for afgørelsen følger med rapporten som vedhæftet fil" in text
+    import hashlib
+    assert hashlib.sha256(receipt.read_bytes()).hexdigest() in text
+
+
 def test_the_letter_as_pdf_has_hjemmel_and_klagevejledning(demo):
     path = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), "--pdf", reader=LEADER)
     text = re.sub(r"\s+", " ", pdf_text(path))

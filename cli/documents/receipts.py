@@ -14,30 +14,26 @@ from . import Attachment
 
 
 def receipts_for(app, tilbud: str, decision_seqs: list[int], data: dict[str, Any]) -> list[Attachment]:
-    """The receipt of each decision shown; listed in ``data['verification']['receipts']`` for the appendix."""
+    """The receipt of each decision shown; listed in ``data['verification']['receipts']`` for the appendix.
+
+    A decision no signed checkpoint covers yet has no receipt; the document says so
+    (``data['verification']['without_receipt']``) instead of leaving it out silently.
+    """
+    from tilsyn.ledger.receipt import ReceiptError, make_receipt
+
+    ledger = app.supervision(reading=True).ledger
     out: list[Attachment] = []
-    rows = []
-    build = _receipt_builder()
-    if build is None:
-        data["verification"]["receipts"] = rows
-        return out
-    sup = app.supervision(reading=True)
+    rows, missing = [], []
     for seq in decision_seqs:
-        receipt = build(sup.ledger, seq)
-        if receipt is None:
+        try:
+            receipt = make_receipt(ledger, seq, f"tilbud/{tilbud}").encode("utf-8")
+        except ReceiptError:
+            missing.append(seq)
             continue
         name = f"{tilbud}-afgoerelse-{seq}.tlog-proof"
         out.append(Attachment(name, receipt, f"Kvittering (C2SP tlog-proof) for afgørelsen, registrering nr. {seq}"))
         rows.append({"name": name, "seq": seq, "what": f"afgørelsen, registrering nr. {seq}",
                      "sha256": hashlib.sha256(receipt).hexdigest()})
     data["verification"]["receipts"] = rows
+    data["verification"]["without_receipt"] = missing
     return out
-
-
-def _receipt_builder():
-    """The witness part's receipt function, once it exists in this installation."""
-    try:
-        from tilsyn.ledger import receipts  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(receipts, "receipt_bytes", None)

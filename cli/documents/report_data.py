@@ -125,12 +125,16 @@ def _visit(v) -> dict[str, Any]:
 
 def _overall(s) -> dict[str, Any]:
     fk = s["fornoeden_kvalitet"]
-    titles = {c["id"]: (c["title"], c["decided"]) for t in s["themes"] for c in t["criteria"]}
+    rows = {c["id"]: c for t in s["themes"] for c in t["criteria"]}
+    absent = fk.get("markers_absent") or {}
     return {"value": fk["value"],
-            "held_back": [{"id": c, "title": titles.get(c, ("", None))[0], "decided": titles.get(c, ("", None))[1]}
+            "held_back": [{"id": c, "title": rows[c]["title"] if c in rows else "",
+                           "decided": rows[c]["decided"] if c in rows else None, "absent": absent.get(c, [])}
                           for c in fk["held_back_by"]],
-            "not_assessed": [{"id": c, "title": titles.get(c, ("", None))[0]} for c in fk["not_assessed"]],
-            "reasons": fk.get("reasons") or fk.get("reason"), "economy": fk.get("economy")}
+            "stale": [{"id": c, "title": rows[c]["title"] if c in rows else "",
+                       "reason": rows[c].get("stale_reason") if c in rows else None} for c in fk.get("stale") or []],
+            "not_assessed": [{"id": c, "title": rows[c]["title"] if c in rows else ""} for c in fk["not_assessed"]],
+            "missing": fk.get("missing") or [], "economy": fk.get("oekonomi")}
 
 
 def _corrections(state, s) -> dict[int, dict[str, Any]]:
@@ -193,11 +197,14 @@ def _theme(t, visits, corrections, state) -> dict[str, Any]:
 
 def _risk(s, state, corrections) -> dict[str, Any]:
     history = s.get("risk_history")
-    if history is None:
-        history = [{"verdict": r.verdict, "reason": r.reason, "occurred_at": r.occurred_at, "actor": r.actor,
-                    "seq": r.seq, "criterion": r.subject or None, "correction": corrections.get(r.seq)}
-                   for r in state.risks if state.live(r.seq)]
-    return {"current": s["risk"], "history": history}
+    if history is None:  # a summary without the history: fold it from the state
+        history = [{"colour": r.verdict, "reason": r.reason, "occurred_at": r.occurred_at, "actor": r.actor,
+                    "seq": r.seq, "criterion": r.subject, "live": state.live(r.seq), "widened": []}
+                   for r in state.risks]
+    rows = [{**r, "verdict": r.get("colour") or r.get("verdict"), "criterion": r.get("criterion") or None,
+             "correction": corrections.get(r["seq"]), "widened": r.get("widened") or []}
+            for r in history if r.get("live", True)]
+    return {"current": s["risk"], "history": rows}
 
 
 def _decision(d, s, state) -> dict[str, Any]:

@@ -71,14 +71,32 @@ def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verificatio
     cp = check.checkpoint
     if cp is not None and check.checkpoint_problem is not None:
         raise NotVerified(f"the latest checkpoint does not verify: {check.checkpoint_problem}")
+    note, witnesses = (_cosigned(sup.ledger, cp) if cp is not None else (None, []))
     return Verification(
         checked_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"), events=len(events),
         first_seq=events[0].seq if events else None, last_seq=events[-1].seq if events else None,
         signed=signed, included=included, not_covered=not_covered,
-        checkpoint=({"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": cp.note,
-                     "created_at": cp.created_at, "origin": sup.ledger.origin} if cp is not None else None),
+        checkpoint=({"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": note,
+                     "created_at": cp.created_at, "origin": sup.ledger.origin, "witnesses": witnesses}
+                    if cp is not None else None),
         checkpoint_problem=check.checkpoint_problem if cp is None else None, hashes=hashes,
     )
+
+
+def _cosigned(ledger, cp) -> tuple[str, list[str]]:
+    """The checkpoint note with the witnesses' verified cosignatures, and the witnesses' names."""
+    from tilsyn.ledger.checkpoints import note_key_name
+    from tilsyn.ledger.witnessing import cosigned_note
+
+    note = cosigned_note(ledger, cp)
+    own = note_key_name(ledger.origin)
+    names = []
+    for line in note.split("\n\n", 1)[-1].splitlines():
+        if line.startswith("— "):
+            name = line[2:].rsplit(" ", 1)[0]
+            if name != own and name not in names:
+                names.append(name)
+    return note, names
 
 
 __all__ = ["NotVerified", "Verification", "verify_stream", "ev"]
