@@ -12,12 +12,18 @@ a Content-Security-Policy violation — at one level, as::
 (older versions wrote ``INFO:CONSOLE(1)``), without saying which kind it was. A page with no scripts
 has no business writing to the console at all, so :func:`console_messages` returns them all.
 
+What the page fetched: the second run writes chromium's net log, and :func:`page_requests` lists every
+network request the page itself started (initiator: the page's origin, ``null`` for a file; chromium's own
+background requests say ``not an origin``). Every host name resolves to nothing
+(``--host-resolver-rules``), so no request, the page's or the browser's, leaves the machine.
+
 When chromium is missing, :func:`require_chromium` skips the test with the reason — or fails it under
 ``CI=true``, where the test setup must have installed it.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -64,6 +70,7 @@ class Rendered:
     dom: str
     stderr: str
     console: list[str]
+    requests: list[str]
 
 
 def console_messages(stderr: str) -> list[str]:
@@ -71,12 +78,20 @@ def console_messages(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if CONSOLE_LINE.search(line)]
 
 
+def page_requests(net_log: Path) -> list[str]:
+    """URLs of the network requests the page started, from a chromium net log (see the module docstring)."""
+    log = json.loads(net_log.read_text(encoding="utf-8"))
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    return [e["params"]["url"] for e in log["events"] if e["type"] == start and "url" in e.get("params", {})
+            and e["params"].get("initiator") != "not an origin"]
+
+
 def _run(browser: str, workdir: Path, name: str, extra: list[str], url: str) -> subprocess.CompletedProcess:
     profile = workdir / f"profile-{name}"
     args = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-default-apps", "--disable-extensions", f"--user-data-dir={profile}",
-            "--enable-logging=stderr", "--v=0", *extra, url]
+            "--host-resolver-rules=MAP * ~NOTFOUND", "--enable-logging=stderr", "--v=0", *extra, url]
     # HOME inside the work dir: chromium writes caches and crash dumps there, never in the user's home.
     env = {**os.environ, "HOME": str(workdir)}
     result = subprocess.run(args, capture_output=True, text=True, timeout=TIMEOUT, env=env)
@@ -92,6 +107,7 @@ def render(page: Path, workdir: Path, size: tuple[int, int] = (1280, 2000)) -> R
     url = page.resolve().as_uri()
     png = workdir / f"{page.stem}.png"
     shot = _run(browser, workdir, "shot", [f"--screenshot={png}", f"--window-size={size[0]},{size[1]}"], url)
-    dom = _run(browser, workdir, "dom", ["--dump-dom"], url)
+    net_log = workdir / f"{page.stem}.netlog.json"
+    dom = _run(browser, workdir, "dom", ["--dump-dom", f"--log-net-log={net_log}"], url)
     stderr = shot.stderr + dom.stderr
-    return Rendered(png, dom.stdout, stderr, console_messages(stderr))
+    return Rendered(png, dom.stdout, stderr, console_messages(stderr), page_requests(net_log))

@@ -383,6 +383,7 @@ def test_the_report_renders_in_chromium_without_console_messages(demo, tmp_path)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 50_000  # a rendered page, not a blank one
     assert "Bostedet Lærkehøj" in shown.dom and "DOKUMENTATION" in shown.dom
     assert shown.console == [], "\n".join(shown.console)
+    assert shown.requests == [], "nothing fetched from the network"
 
 
 def test_the_hostile_report_renders_inert(demo, tmp_path):
@@ -392,6 +393,7 @@ def test_the_hostile_report_renders_inert(demo, tmp_path):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown.dom  # text, not an element
     assert "<script" not in shown.dom.lower() and "<img" not in shown.dom.lower()
     assert shown.console == [], "\n".join(shown.console)
+    assert shown.requests == []
 
 
 def test_the_letter_renders_in_chromium_without_console_messages(demo, tmp_path):
@@ -399,6 +401,7 @@ def test_the_letter_renders_in_chromium_without_console_messages(demo, tmp_path)
     shown = browser.render(out, tmp_path / "chromium")
     assert "Klagevejledning" in shown.dom
     assert shown.console == [], "\n".join(shown.console)
+    assert shown.requests == []
 
 
 def test_the_console_check_can_fail(tmp_path):
@@ -410,3 +413,13 @@ def test_the_console_check_can_fail(tmp_path):
     shown = browser.render(bad, tmp_path / "chromium")
     assert any("ReferenceError" in line and "undefinedFunction" in line for line in shown.console), shown.stderr[-2000:]
     assert any("bevidst fejl" in line for line in shown.console)
+
+
+def test_the_network_check_can_fail(tmp_path):
+    """A page that asks for a style sheet and an image over the network: the check must see both."""
+    bad = tmp_path / "fetching.html"
+    bad.write_text('<!DOCTYPE html><html lang="da"><head><meta charset="utf-8"><title>henter</title>'
+                   '<link rel="stylesheet" href="https://fonts.example.invalid/a.css"></head>'
+                   '<body><img src="http://tracker.example.invalid/p.png" alt=""></body></html>', encoding="utf-8")
+    shown = browser.render(bad, tmp_path / "chromium")
+    assert sorted(shown.requests) == ["http://tracker.example.invalid/p.png", "https://fonts.example.invalid/a.css"]

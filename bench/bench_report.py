@@ -1,0 +1,121 @@
+"""Benchmark of the documents (issue 15, "Figures"): ``tilsyn report`` as a command on a tilbud with
+5,000 events, and the PDF/A of the demo report.
+
+Run by hand::
+
+    .venv/bin/python bench/bench_report.py [--events 5000] [--runs 5] [--dir /tmp/bench-report]
+
+It builds the demo ledger in DIR, grows the demo tilbud T-1001 to EVENTS events (observations over
+several visits, marker verdicts, risk colours), signs a checkpoint, and then times the whole command
+— process start, verification of every event, rendering, writing — as a user would run it:
+``tilsyn report T-1001 --out FILE`` (HTML), the same with ``--internal``, and the PDF of the
+untouched demo report. It prints figures (median and slowest of RUNS) and asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tilsyn.cli.demo import run_demo
+from tilsyn.ledger import KeyStore, Ledger
+from tilsyn.ledger.checkpoints import create_checkpoint
+from tilsyn.ledger.personal import load_kek
+from tilsyn.plugins.manager import default_plugins
+from tilsyn.standards import events as ev
+from tilsyn.standards.service import Supervision
+
+TILBUD, SUPERVISOR, AUTHORITY = "T-1001", "Karen Holm", "Socialtilsyn Øst"
+MARKERS = ("1.1.1", "1.1.2", "2.1.1", "2.2.1", "2.3.1", "2.3.2", "3.1.1", "4.1.1", "5.1.1")
+SOURCES = (("borger", "interview"), ("medarbejder", "interview"), ("ledelse", "interview"),
+           ("dokumenter", "dokumentanalyse"), ("fysiske-rammer", "observation"))
+BATCH = 500
+
+
+def grow(directory: Path, events: int) -> int:
+    """Add observations (and now and then a verdict or a risk colour) to T-1001 until it has ``events``."""
+    plugins = default_plugins()
+    with Ledger.open(str(directory / "tilsyn.db"), plugins.policy(), kek=load_kek(directory)) as ledger:
+        keystore = KeyStore(directory)
+        karen = ledger.signer(SUPERVISOR, keystore)
+        sup = Supervision(ledger, plugins)
+        have = sum(1 for _ in ledger.read(stream=f"tilbud/{TILBUD}"))
+        i = 0
+        while have < events:
+            batch = []
+            for _ in range(min(BATCH, events - have)):
+                marker = MARKERS[i % len(MARKERS)]
+                if i % 97 == 96:
+                    item = (karen, TILBUD, ev.MARKER_ASSESSED,
+                            {"marker": marker, "verdict": "til stede", "reason": f"Vurdering nr. {i}."}, None)
+                elif i % 211 == 210:
+                    item = (karen, TILBUD, ev.RISK, {"colour": "gul", "reason": f"Tvivl nr. {i}."}, None)
+                else:
+                    source, method = SOURCES[i % len(SOURCES)]
+                    item = (karen, TILBUD, ev.OBSERVATION,
+                            {"marker": marker, "source": source, "method": method,
+                             "text": f"Observation nr. {i}: beboerne fortæller om hverdagen.\nAnden linje."}, None)
+                batch.append(item)
+                i += 1
+            try:
+                sup.record_many(batch)
+            except Exception as e:  # a guard refused a kind of event: fall back to observations only
+                print(f"note: batch refused ({e}); using observations only", file=sys.stderr)
+                sup.record_many([b for b in batch if b[2] == ev.OBSERVATION])
+            have = sum(1 for _ in ledger.read(stream=f"tilbud/{TILBUD}"))
+        create_checkpoint(ledger, ledger.signer(AUTHORITY, keystore))
+        return have
+
+
+def timed(directory: Path, *args: str, runs: int) -> list[float]:
+    env = {**os.environ, "TILSYN_DB": str(directory / "tilsyn.db"), "TILSYN_HOME": str(directory)}
+    tilsyn = str(Path(sys.executable).with_name("tilsyn"))
+    out = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([tilsyn, "--as", SUPERVISOR, *args], env=env, check=True, stdout=subprocess.DEVNULL)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5000, help="events of the big tilbud")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench-report"))
+    args = parser.parse_args()
+    demo, big = args.dir / "demo", args.dir / "big"
+    for d in (demo, big):
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+        assert run_demo(d).ok
+    with Ledger.open(str(demo / "tilsyn.db"), default_plugins().policy()) as ledger:
+        create_checkpoint(ledger, ledger.signer(AUTHORITY, KeyStore(demo)))
+    start = time.perf_counter()
+    n = grow(big, args.events)
+    print(f"T-1001 grown to {n:,} events in {time.perf_counter() - start:.1f} s")
+    rows = [
+        ("report of a tilbud with %s events (HTML), command" % f"{n:,}", "≤ 1 s",
+         timed(big, "report", TILBUD, "--out", str(big / "r.html"), runs=args.runs)),
+        ("  the same, --internal", "", timed(big, "report", TILBUD, "--internal", "--out", str(big / "ri.html"),
+                                               runs=args.runs)),
+        ("PDF/A of the demo report, command", "≤ 3 s", timed(demo, "report", TILBUD, "--out", str(demo / "r.pdf"),
+                                                               runs=args.runs)),
+        ("PDF/A of the demo afgørelse letter, command", "", timed(demo, "letter", TILBUD, "19", "--out",
+                                                                  str(demo / "l.pdf"), runs=args.runs)),
+        ("HTML of the demo report, command", "", timed(demo, "report", TILBUD, "--out", str(demo / "r.html"),
+                                                         runs=args.runs)),
+    ]
+    print(f"{'figure':<56} {'target':>8} {'median':>9} {'slowest':>9}")
+    for name, target, times in rows:
+        print(f"{name:<56} {target:>8} {statistics.median(times):>8.2f}s {max(times):>8.2f}s")
+
+
+if __name__ == "__main__":
+    main()
