@@ -34,7 +34,7 @@ from tilsyn.standards.service import Supervision
 TILBUD, SUPERVISOR, AUTHORITY = "T-1001", "Karen Holm", "Socialtilsyn Øst"
 MARKERS = ("1.1.1", "1.1.2", "2.1.1", "2.2.1", "2.3.1", "2.3.2", "3.1.1", "4.1.1", "5.1.1")
 SOURCES = (("borger", "interview"), ("medarbejder", "interview"), ("ledelse", "interview"),
-           ("dokumenter", "dokumentanalyse"), ("fysiske-rammer", "observation"))
+           ("dokumenter", "dokumentanalyse"), ("fysiske rammer", "observation"))
 BATCH = 500
 
 
