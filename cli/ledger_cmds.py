@@ -67,9 +67,11 @@ def log(app: AppContext, stream: str | None, types: tuple[str, ...], limit: int 
               help="A receipt, checkpoint note or bundle given out before: prove the ledger extends it (repeatable).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False), metavar="FILE",
               help="C2SP tlog-policy whose quorum the latest checkpoint must meet (default: tilsyn.toml's).")
+@click.option("--rules", "rules", is_flag=True,
+              help="Also replay the guards in force at each event and report every event they would have refused.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
 @pass_app
-def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, as_json: bool) -> None:
+def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, rules: bool, as_json: bool) -> None:
     """Re-check every event from the stored bytes. Exit 0 if sound, 1 naming the first bad seq.
 
     With a witness policy, the latest checkpoint must carry the quorum's cosignatures; with --against,
@@ -92,6 +94,9 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, a
     from .witness_verify import witness_checks
 
     extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
+    rule_report = _replay_rules(app, ledger) if rules and report.ok else None  # quality (issue 14)
+    if rule_report is not None:
+        extra["rules"] = rule_report.to_dict()
     if as_json:
         emit_json(report.to_dict() | extra)
     elif report.ok:
@@ -103,13 +108,35 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, a
         from .witness_verify import print_summary
 
         print_summary(extra)
+        if rule_report is not None:
+            _print_rules(rule_report)
     else:
         first = report.first
         sys.stderr.write(f"FAILED at seq {first.seq}: {first.message}\n")
         for p in sorted(report.problems, key=lambda p: p.seq)[1:10]:
             sys.stderr.write(f"  also seq {p.seq}: {p.message}\n")
-    if not report.ok:
+    if not report.ok or (rule_report is not None and not rule_report.ok):
         raise SystemExit(1)
+
+
+def _replay_rules(app: AppContext, ledger):
+    """``--rules`` (issue 14): the guards in force replayed over the verified events."""
+    from tilsyn.standards.rule_replay import replay_rules
+
+    return replay_rules(ledger, app.plugins())
+
+
+def _print_rules(rr) -> None:
+    if rr.ok:
+        console.print(f"ok: {rr.events} hændelser genprøvet mod reglerne; ingen ville være afvist"
+                      + ("" if rr.versions_recorded else " (reglernes versioner er ikke registreret i journalen; "
+                                                         "de installerede regler er brugt)"))
+    else:
+        sys.stderr.write(f"REGLER: {len(rr.breaches)} hændelse(r) ville være afvist af reglerne i kraft:\n")
+        for b in rr.breaches:
+            sys.stderr.write(f"  seq {b.seq} ({b.stream}, {b.type}): {b.plugin}/{b.rule}: {b.reason}\n")
+    for n in rr.not_replayed[:20]:
+        console.print(f"ikke genprøvet: seq {n['seq']}: {n['reason']}")
 
 
 def _extra_checks(app: AppContext, ledger: Ledger, report) -> dict:

@@ -628,3 +628,65 @@ def test_10_danish_of_refusals_explain_and_the_demo(tilsyn, tmp_path):
     s = json.loads(CliRunner().invoke(cli, ["--as", KAREN, "status", "T-1001", "--json"], env=env).output)
     reason = next(c for t in s["themes"] for c in t["criteria"] if c["id"] == "2.3")["decided"]["reason"]
     assert model().marker("2.3.2").title.lower() in reason.lower()
+
+
+# ---------------------------------------------------------------------------------------------------
+# 11. The rules are part of verification
+# ---------------------------------------------------------------------------------------------------
+
+def _append_past_the_guards(c: Cli, type_: str, payload: dict, who: str = KAREN):
+    """Append through the kernel API with a valid key, as an insider could: no guard runs."""
+    plugins = default_plugins()
+    keystore = KeyStore(c.dir)
+    ledger = Ledger.open(str(c.db), plugins.policy())
+    try:
+        with ledger:
+            signer = ledger.signer(who, keystore)
+            stream = f"tilbud/{T}"
+            stmt = ledger.statement(signer, stream, type_, payload, stream_version=ledger.stream_version(stream) + 1)
+            (event,) = ledger.append([signer.sign(stmt)])
+            return event.seq
+    finally:
+        ledger.close()
+
+
+def test_11_verify_rules_reports_every_event_a_guard_would_have_refused(tilsyn):
+    c = tilsyn
+    c.marker("2.3.1", "ikke-til-stede")
+    clean = c.ok("verify", "--rules")
+    assert "ingen ville være afvist" in clean.stdout
+    model_ref = {"standard": "kvalitetsmodel-2025", "standard_version": "2025.1"}
+    bad1 = _append_past_the_guards(c, "kvalitetsmodel.CriterionAssessed/1", {
+        "criterion": "2.3", "verdict": "opfyldt", "reason": named("2.3"), **model_ref})
+    bad2 = _append_past_the_guards(c, "kvalitetsmodel.MarkerAssessed/1", {
+        "marker": "3.1.2", "verdict": "til stede", "reason": "Bestyrelsen er aktiv.", **model_ref})
+    # The bytes, signatures and chain are sound: plain verify passes ...
+    assert c("verify").exit_code == 0
+    # ... but the rules in force would have refused both events.
+    r = c("verify", "--rules")
+    assert r.exit_code == 1
+    assert f"seq {bad1} (tilbud/{T}, kvalitetsmodel.CriterionAssessed/1): kvalitetsmodel/opfyldt-uden-fravaerende-markoer" \
+        in r.stderr
+    assert f"seq {bad2} (tilbud/{T}, kvalitetsmodel.MarkerAssessed/1): kvalitetsmodel/ikke-aktuel" in r.stderr
+    report = json.loads(c("verify", "--rules", "--json").stdout)["rules"]
+    assert [(b["seq"], b["rule"]) for b in report["breaches"]] == [
+        (bad1, "opfyldt-uden-fravaerende-markoer"), (bad2, "ikke-aktuel")]
+    # And the projection no longer believes the insider: 2.3 stands opfyldt on an absent marker, so it is stale.
+    assert c.status()["fornoeden_kvalitet"]["value"] is False
+
+
+def test_11_a_recorded_rule_version_that_differs_is_not_replayed_silently(tilsyn):
+    c = tilsyn
+    c.marker("2.3.1", "ikke-til-stede")
+    c.criterion("2.3", "ikke-opfyldt", named("2.3", {"2.3.1": "ikke til stede"}))
+    old = dict(default_plugins().versions(), kvalitetsmodel="0.9.0")
+    _append_past_the_guards(c, "tilsyn.DecisionIssued/1", {
+        "kind": "påbud", "criteria": ["2.3"], "reason": "Påbud under ældre regler.", "deadline": "2099-01-01",
+        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1", "rule_versions": old}, who=LARS)
+    seq = _append_past_the_guards(c, "kvalitetsmodel.CriterionAssessed/1", {
+        "criterion": "1.1", "verdict": "opfyldt", "reason": named("1.1"),
+        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1"})
+    report = json.loads(c("verify", "--rules", "--json").stdout)["rules"]
+    assert report["breaches"] == []  # its guards were not those installed: not judged by them ...
+    (skipped,) = [n for n in report["not_replayed"] if n["seq"] == seq]  # ... but said so
+    assert "plugin kvalitetsmodel var version 0.9.0 ved hændelsen" in skipped["reason"]
