@@ -12,7 +12,7 @@ from typing import Any
 
 from tilsyn.ledger.errors import ValidationError
 
-from .report_data import _decision, _version, collect_basis
+from .report_data import MASTER_LABELS, _decision, _notice, _version, collect_basis
 from .verification import verify_stream
 
 
@@ -22,21 +22,24 @@ def collect(app, tilbud: str, seq: int) -> dict[str, Any]:
     state = sup.state(tilbud)
     verification = verify_stream(sup, tilbud, until_seq=state.last_seq)
     s = sup.summary(state)
-    notice = next((n for n in (s.get("varsler") or s.get("notices") or []) if n.get("seq") == seq), None)
     decision = next((d for d in s["decisions"] if d["seq"] == seq), None)
+    legal = s.get("legal") or {}
+    notices = {v["seq"]: v for v in legal.get("varsler") or []}
+    notices.update({d["varsel"]["seq"]: d["varsel"] for d in s["decisions"] if d.get("varsel")})
+    notice = notices.get(seq)
     if decision is None and notice is None:
-        acts = [str(d["seq"]) for d in s["decisions"]] + [str(n["seq"]) for n in (s.get("varsler") or [])]
+        acts = sorted({*(d["seq"] for d in s["decisions"]), *notices})
         raise ValidationError(f"seq {seq} is not a varsel or a decision of tilbud {tilbud!r}"
-                              + (f" (those are: {', '.join(acts)})" if acts else " (it has none)"))
-    act = decision if decision is not None else notice
+                              + (f" (those are: {', '.join(map(str, acts))})" if acts else " (it has none)"))
     then = sup.summary(sup.state(tilbud, as_of=seq))  # the criteria and markers as they stood then
+    act = _decision(decision, then, state) if decision is not None else _notice(notice, then)
+    master = legal.get("master") or {}
     return {
-        "kind": "afgørelse" if decision is not None else "varsel",
-        "act": _decision(act, then, state) if decision is not None else notice,
+        "kind": "afgørelse" if decision is not None else "varsel", "act": act,
         "basis": collect_basis(then, act.get("criteria") or []),
         "authority": sup.ledger.authority or "Socialtilsynet",
-        "tilbud": {"id": s["tilbud"], "name": s["name"], "type": s["tilbud_type"],
-                   "info": s.get("tilbud_info") or s.get("master_data") or {}},
+        "tilbud": {"id": s["tilbud"], "name": s["name"], "type": s["tilbud_type"], "address": master.get("adresse"),
+                   "info": {MASTER_LABELS.get(k, k): v for k, v in master.items()}},
         "verification": verification.to_dict(), "version": _version(),
         "generated_at": verification.checked_at, "seq": seq, "authority_address": None,
     }

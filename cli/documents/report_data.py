@@ -67,12 +67,12 @@ def collect(app, tilbud: str, as_of: str | None, internal: bool = False) -> dict
         "visits": [_visit(v) for v in s["visits"]],
         "overall": _overall(s),
         "themes": [_theme(t, visits, corrections, state) for t in s["themes"]],
-        "economy": s.get("oekonomi") or s.get("economy"),
+        "economy": s.get("oekonomi"),
         "risk": _risk(s, state, corrections),
         "decisions": [_decision(d, s, state) for d in s["decisions"]],
         "plan": _plan(s, sup, state),
         "regional": _regional(s, state, sup),
-        "recommendations": s.get("anbefalinger") or s.get("recommendations") or [],
+        "recommendations": (s.get("legal") or {}).get("anbefalinger") or [],
         "corrections": [c for c in corrections.values()],
         "personal_shown": sup.may_see_personal, "reader": app.actor,
         "verification": verification.to_dict(), "version": _version(),
@@ -100,10 +100,18 @@ def _model(sup, s) -> dict[str, Any] | None:
     return {"title": m.title, "version": m.version, "design": design}
 
 
+MASTER_LABELS = {"adresse": "Adresse", "cvr": "CVR-nummer", "ejerform": "Ejerform", "maalgruppe": "Målgruppe",
+                 "pladser": "Antal pladser", "lovgrundlag": "Lovgrundlag", "afdelinger": "Afdelinger"}
+
+
 def _tilbud(s, state, sup) -> dict[str, Any]:
-    extra = s.get("tilbud_info") or s.get("master_data") or {}
+    legal = s.get("legal") or {}
+    master = legal.get("master") or {}
+    info = {MASTER_LABELS.get(k, k.capitalize()): (", ".join(map(str, v)) if isinstance(v, list) else v)
+            for k, v in master.items() if v not in (None, "", [])}
     return {"id": s["tilbud"], "name": s["name"], "type": s["tilbud_type"], "has_board": s["has_board"],
-            "legal_status": s.get("legal_status"), "info": extra,
+            "legal_status": legal.get("status"), "approved_on": legal.get("godkendt_dato"), "info": info,
+            "address": master.get("adresse"),
             "registered_at": _occurred(state, s["registered_seq"]),
             "regional_standards": [r["title"] for r in s["regional"]]}
 
@@ -208,11 +216,23 @@ def _risk(s, state, corrections) -> dict[str, Any]:
 
 
 def _decision(d, s, state) -> dict[str, Any]:
+    """A decision with its legal content (fvl §§ 19, 22–25) as the documents show it."""
     titles = {c["id"]: c for t in s["themes"] for c in t["criteria"]}
+    varsel = d.get("varsel")
     return {**d, "criteria_rows": [titles[c] for c in d["criteria"] if c in titles],
-            "indhold": d.get("indhold") or d.get("content"), "hjemmel": d.get("hjemmel"),
-            "klagevejledning": d.get("klagevejledning"), "hearing": d.get("hearing") or d.get("hoering"),
-            "begrundelse": d.get("begrundelse") or d["reason"]}
+            "indhold": d.get("indhold"), "hjemmel": d.get("hjemmel"), "klagevejledning": d.get("klagevejledning"),
+            "begrundelse": d["reason"], "frist": d.get("frist") or d["deadline"],
+            "extensions": d.get("extensions") or [], "frist_begrundelse": d.get("frist_begrundelse"),
+            "hearing": ({"varsel": varsel, "svar": varsel.get("svar") or [], "weighed": d.get("hoering_afvejning"),
+                         "withdrawn": not d.get("varsel_live", True)} if varsel else None),
+            "without_hearing": d.get("uden_partshoering")}
+
+
+def _notice(v, s) -> dict[str, Any]:
+    """A varsel (partshøring before a decision) as the letter shows it."""
+    titles = {c["id"]: c for t in s["themes"] for c in t["criteria"]}
+    return {**v, "criteria_rows": [titles[c] for c in v.get("criteria") or [] if c in titles],
+            "begrundelse": v.get("reason")}
 
 
 def _plan(s, sup, state) -> dict[str, Any]:
