@@ -78,6 +78,12 @@ def demo(tmp_path_factory):
     for args in quiet:
         result = tilsyn(directory, "--as", SUPERVISOR, *args)
         assert result.exit_code == 0, (args, result.output)
+    result = tilsyn(directory, "--as", MANAGER, "plan", "add", QUIET, "--priority", "1", "--start", "2026-05-01",
+                    "--slut", "Varig ordning", "--tema", "1 Målgruppe, metoder og resultater", "--emne",
+                    "Målgruppebeskrivelsen skal bruges i hverdagen.", "--maal", "Alle kender målgruppen.",
+                    "--hvad", "Ugentligt personalemøde\nMånedlig opfølgning med ledelsen", "--hvordan", "Mødetid",
+                    "--dokumentation", "Referater", "--hvem", "Forstanderen", "--occurred-at", "2026-04-20")
+    assert result.exit_code == 0, result.output
     wrong = _seq_of(directory, QUIET, "Forkert dokument")
     result = tilsyn(directory, "--as", SUPERVISOR, "correct", QUIET, str(wrong), "--reason",
                     "Observationen hørte til et andet tilbud.", "--occurred-at", "2026-04-04")
@@ -132,7 +138,7 @@ def test_the_report_holds_every_section_of_a_tilsynsrapport(demo):
         assert re.search(rf"<h2[^>]*>{re.escape(html.escape(heading))}", page), heading
     assert "Bostedet Lærkehøj" in text and "T-1001" in text and "døgntilbud" in text
     assert "Fornøden kvalitet: nej" in text and "Kriterium 2.3 Tilbuddet forebygger magtanvendelser" in text
-    assert "15. september 2026 kl. 11.00 (sommertid)" in text  # the visit, in Danish local time
+    assert "15. september 2026 kl. 11.00 (CEST)" in text  # the visit, in Danish local time
     assert "Påbud af 22. september 2026" in text and "31. januar 2027" in text  # the påbud and its frist
     for heading in PLAN_HEADINGS:
         assert f">{html.escape(heading)}<" in page, heading
@@ -168,7 +174,7 @@ def test_a_tilbud_with_no_decision_still_has_its_datagrundlag(demo):
     # the aborted visit is marked, and so is the data collected on it
     assert re.search(r"afbrudt – tæller ikke som gennemført besøg\. Årsag: Tilbuddet var lukket", text)
     assert re.search(r"besøg B1 – afbrudt besøg\s*\)", text)
-    assert "10. marts 2026 kl. 09.30 (normaltid)" in text  # winter time in March
+    assert "10. marts 2026 kl. 09.30 (CET)" in text  # winter time in March
     # line breaks in user text are kept (as text, shown by the style sheet)
     assert "Ledelsen beskriver målgruppen.\nBeskrivelsen findes også på Tilbudsportalen." in html.unescape(page)
     # the withdrawn observation is gone from the datagrundlag, and the correction is said where it applies
@@ -176,6 +182,9 @@ def test_a_tilbud_with_no_decision_still_has_its_datagrundlag(demo):
     assert re.search(r"1\.1\.2 .{0,300}Rettet 4\. april 2026 af Karen Holm: observation fra 2\. april 2026 er trukket "
                      r"tilbage\. Begrundelse: Observationen hørte til et andet tilbud\.", text)
     assert "Ingen registreringer er rettet" not in text
+    # a plan cell keeps its line breaks, and "Varig ordning" stands where an end date would
+    assert re.search(r'<td class="text">Ugentligt personalemøde\nMånedlig opfølgning med ledelsen</td>', page)
+    assert "01.05.2026 – Varig ordning" in text
 
 
 def test_personal_data_is_shown_only_to_supervisors(demo):
@@ -328,6 +337,12 @@ def test_the_report_as_pdf_a(demo):
     assert xmp is not None
     raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode("utf-8")
     assert re.search(r"pdfaid:part[^0-9]{1,4}3", raw) and re.search(r"pdfaid:conformance[^A-Z]{1,4}B", raw)
+    intent = reader.trailer["/Root"]["/OutputIntents"][0].get_object()
+    assert intent["/S"] == "/GTS_PDFA1" and "sRGB" in intent["/OutputConditionIdentifier"]
+    if shutil.which("pdffonts"):  # PDF/A embeds every font
+        fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+        rows = fonts.splitlines()[2:]
+        assert rows and all(" yes " in row for row in rows), fonts
 
 
 def log_policy(directory: Path) -> Path:

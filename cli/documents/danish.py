@@ -1,8 +1,8 @@
-"""Danish dates and times for documents: "1. december 2026", "15. september 2026 kl. 11.00 (sommertid)".
+"""Danish dates and times for documents: "1. december 2026", "15. september 2026 kl. 11.00 (CEST)".
 
-The ledger stores RFC 3339 UTC; a Danish reader reads Europe/Copenhagen, with the zone named (summer or
-standard time), and a value that was given as a date is a date: the ledger stores it as midnight UTC,
-and showing it as "kl. 01.00" would invent a time nobody gave.
+The ledger stores RFC 3339 UTC; a Danish reader reads Europe/Copenhagen with the zone named (CET in
+winter, CEST in summer, as everywhere in the CLI). A value that was given as a date is a date: the
+ledger stores it as midnight UTC, and showing it as "kl. 01.00" would invent a time nobody gave.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def dato(value: str | date | None, empty: str = "–") -> str:
 
 
 def tid(value: str | None, empty: str = "–") -> str:
-    """A time as Danish local time with the zone named: '15. september 2026 kl. 11.00 (sommertid)';
+    """A time as Danish local time with the zone named: '15. september 2026 kl. 11.00 (CEST)' — the
+    form the CLI uses too (``tilsyn.cli.timeview.danish_time``);
     a date-only value as its date alone."""
     if not value:
         return empty
@@ -61,8 +62,7 @@ def tid(value: str | None, empty: str = "–") -> str:
     if not isinstance(parsed, datetime) or is_date_only(value):
         return dato(value)
     local = parsed.astimezone(COPENHAGEN)
-    zone = "sommertid" if local.dst() else "normaltid"
-    return f"{dato(local.date())} kl. {local:%H.%M} ({zone})"
+    return f"{dato(local.date())} kl. {local:%H.%M} ({local:%Z})"
 
 
 def kort_dato(value: str | None, empty: str = "–") -> str:
