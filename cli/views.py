@@ -184,9 +184,9 @@ def _revealed(sup, event) -> dict:
 
 def _describe(p: dict) -> str:
     keys = ("marker", "criterion", "verdict", "colour", "kind", "criteria", "deadline", "item", "priority", "indikator",
-            "visit", "corrects", "decision", "date", "name", "source", "method")
+            "visit", "corrects", "decision", "date", "name", "source", "method", "elements", "interview_form")
     parts = [f"{k}={','.join(p[k]) if isinstance(p[k], list) else p[k]}" for k in keys if p.get(k) not in (None, [], "")]
-    text = p.get("reason") or p.get("text") or p.get("emne") or p.get("resultat") or ""
+    text = p.get("reason") or p.get("text") or p.get("doubt") or p.get("emne") or p.get("resultat") or ""
     if text and not text.startswith("«"):  # placeholders for personal data come quoted already
         text = f"«{text[:60]}»"
     return " ".join(parts) + (f" {text}" if text else "")

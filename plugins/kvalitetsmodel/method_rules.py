@@ -60,10 +60,13 @@ def no_decision_follows(state, catalog, settings):
     if fk["value"] is not False:
         return
     decisions = state.live_decisions()
+    # A varsel naming the criterion means the decision is under way (partshøring first, forvaltningsloven § 19).
+    varsler = [v for v in getattr(state, "varsler", []) if state.live(v.seq)]
     unanswered, seqs = [], []
     for cid in fk["held_back_by"]:
         verdict = state.criterion_verdict(cid)
-        if not any(cid in d.criteria and (d.status == "åben" or d.seq > verdict.seq) for d in decisions):
+        if not any(cid in d.criteria and (d.status == "åben" or d.seq > verdict.seq) for d in decisions) \
+                and not any(cid in getattr(v, "criteria", []) and v.seq > verdict.seq for v in varsler):
             unanswered.append(f"kriterium {cid}")
             seqs.append(verdict.seq)
     oek = state.oekonomi_verdict()

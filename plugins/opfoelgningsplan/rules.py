@@ -36,8 +36,10 @@ def _answers_ok(state, answers):
     if answers is None:
         return None
     d = state.decision(answers)
+    if d is None and any(a.seq == answers and state.live(a.seq) for a in getattr(state, "anbefalinger", [])):
+        return None  # an anbefaling given as an event (seed 000/001: «opfølgning … på baggrund af … anbefalinger»)
     if d is None:
-        return f"planpunktet besvarer seq {answers}, som ikke er en afgørelse for dette tilbud"
+        return f"planpunktet besvarer seq {answers}, som ikke er en afgørelse eller anbefaling for dette tilbud"
     if d.kind not in ANSWERABLE_KINDS:
         return f"seq {answers} er {with_article(d.kind)}, ikke et påbud eller en godkendelse med vilkår"
     return None

@@ -73,10 +73,11 @@ def in_scope_and_in_force(stmt, state, catalog):
 
 
 def is_regional_tilbud(state, catalog) -> bool:
-    """A regional, social tilbud: registered under at least one regional quality standard (or marked regional
-    in its master data, where a plugin records that)."""
-    if getattr(state, "regional", None) is True:
-        return True
+    """A regional, social tilbud: its master data's *ejerform* says regional, or — where no ejerform is
+    recorded — it is registered under at least one regional quality standard."""
+    ejerform = (getattr(state, "master", None) or {}).get("ejerform")
+    if isinstance(ejerform, str) and ejerform.strip():
+        return "region" in ejerform.lower()  # the master data says who runs it
     for sid in state.regional_standards:
         try:
             if catalog.get(sid).kind == "regional":
