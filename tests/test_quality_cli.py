@@ -690,3 +690,17 @@ def test_11_a_recorded_rule_version_that_differs_is_not_replayed_silently(tilsyn
     assert report["breaches"] == []  # its guards were not those installed: not judged by them ...
     (skipped,) = [n for n in report["not_replayed"] if n["seq"] == seq]  # ... but said so
     assert "plugin kvalitetsmodel var version 0.9.0 ved hændelsen" in skipped["reason"]
+
+
+def test_10_one_indikator_is_singular_in_the_report():
+    from tilsyn.cli.documents import environment
+
+    page = environment().from_string('{% import "_macros.html" as m %}{% include "_regional.html" %}')
+    trin = lambda n, done: {"number": 1, "title": "Trin", "cadence_years": None, "done": done,  # noqa: E731
+                            "indikatorer": [{"number": i, "text": "Krav", "contents": [], "status": None,
+                                             "reason": None, "checked_at": None, "actor": None} for i in range(n)]}
+    r = {"number": "1.3", "title": "Individuelle planer", "valid_from": "2020-11-13", "last_monitoring": None,
+         "trin": [trin(1, 1), trin(3, 2)]}
+    html = page.render(r=r)
+    assert "1 af 1 indikator opfyldt" in html and "2 af 3 indikatorer opfyldt" in html
+    assert "1 af 1 indikatorer" not in html
