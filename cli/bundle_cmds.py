@@ -11,7 +11,7 @@ import click
 from tilsyn.ledger.bundle import BundleFormatError, export_bundle, verify_bundle
 
 from .context import AppContext, pass_app
-from .output import console, emit_json, fail
+from .output import console, emit_json, fail, one_line
 
 
 def stream_name(target: str) -> str:
@@ -67,9 +67,9 @@ def verify_bundle_cmd(file: str, as_json: bool) -> None:
                       f"against the checkpoint of {report.origin} at size {report.checkpoint_size} "
                       f"(root {report.checkpoint_root})")
     else:
-        sys.stderr.write(f"FAILED: {report.reason}\n")
+        sys.stderr.write(f"FAILED: {one_line(report.reason)}\n")
         for p in report.problems[1:10]:
-            sys.stderr.write(f"  also {'seq ' + str(p.seq) + ': ' if p.seq is not None else ''}{p.message}\n")
+            sys.stderr.write(f"  also {'seq ' + str(p.seq) + ': ' if p.seq is not None else ''}{one_line(p.message)}\n")
     if not report.ok:
         raise SystemExit(1)
 

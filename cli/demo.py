@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import click
+from rich.text import Text
 
 from tilsyn.ledger import KeyStore, Ledger, verify_ledger
 from tilsyn.ledger.checkpoints import create_checkpoint
@@ -49,7 +50,7 @@ def run_demo(directory: Path) -> None:
     plugins = default_plugins()
     kek_file = create_kek_file(directory)  # the demo's KEK for personal data (unless $TILSYN_KEK is set)
     kek = load_kek(directory)
-    console.rule("[bold]tilsyn demo[/]: Bostedet Lærkehøj (døgntilbud)")
+    console.rule(Text.assemble(("tilsyn demo", "bold"), ": Bostedet Lærkehøj (døgntilbud)"))
     ledger, authority = Ledger.init(str(db), AUTHORITY, keystore, policy=plugins.policy(),
                                     origin="socialtilsyn-oest.example/tilsyn-ledger/demo", occurred_at=_at("2026-09-01", "08:00"),
                                     kek=kek)
@@ -152,18 +153,41 @@ def run_demo(directory: Path) -> None:
     return report
 
 
+MARKER = ".tilsyn-demo"
+"""The file that says a directory was made by ``tilsyn demo`` (and only then may --fresh delete it)."""
+
+
+def prepare_demo_dir(directory: Path, fresh: bool) -> None:
+    """Make ``directory`` ready for a new demo. ``--fresh`` deletes an earlier demo there — but only a
+    directory that holds the demo's marker file; ``.``, the home directory, ``/`` and anything else
+    that is not empty are refused, with nothing deleted."""
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise click.UsageError(f"{directory} is not a directory the demo made; nothing was deleted")
+    if directory.exists() and any(directory.iterdir()):
+        resolved = directory.resolve()
+        protected = {Path("/").resolve(), Path.home().resolve(), Path.cwd().resolve()}
+        if resolved in protected:
+            raise click.UsageError(f"refusing to use {directory} ({resolved}) for the demo: it is not a directory "
+                                   f"the demo made; nothing was deleted")
+        if not (directory / MARKER).is_file():
+            raise click.UsageError(f"{directory} is not empty and was not made by 'tilsyn demo' (no {MARKER} file); "
+                                   f"nothing was deleted — choose another --dir")
+        if not fresh:
+            raise click.UsageError(f"{directory} holds an earlier demo; use --fresh to replace it")
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text("made by 'tilsyn demo'; 'tilsyn demo --fresh' may delete this directory\n",
+                                    encoding="utf-8")
+
+
 @click.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path, file_okay=False), default="tilsyn-demo",
               show_default=True, help="Where to create the demo ledger and its keys.")
-@click.option("--fresh", is_flag=True, help="Delete an earlier demo in that directory first.")
+@click.option("--fresh", is_flag=True, help="Delete an earlier demo in that directory first (only a directory the demo made).")
 @click.pass_context
 def demo(ctx: click.Context, directory: Path, fresh: bool) -> None:
     """Build a realistic supervision in a fresh SQLite ledger and show status, findings and verify."""
-    if directory.exists() and any(directory.iterdir()):
-        if not fresh:
-            raise click.UsageError(f"{directory} is not empty; use --fresh to replace the earlier demo")
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    prepare_demo_dir(directory, fresh)
     report = run_demo(directory)
     db = str(directory / "tilsyn.db")
     console.rule("tilsyn status T-1001")

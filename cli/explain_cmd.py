@@ -10,7 +10,8 @@ from tilsyn.standards.danish import way
 from tilsyn.standards.explain import explain as build_explain
 
 from .context import AppContext, pass_app
-from .output import console, emit_json
+from .output import console, emit_json, visible_data
+from .timeview import local_time
 from .views import coloured
 
 
@@ -30,8 +31,8 @@ def _head(node: dict) -> Text:
     if "seq" not in node:
         return Text("ikke vurderet", style="bright_black")
     return Text.assemble(f"seq {node['seq']} · {node['actor']} ({', '.join(node['roles']) or 'no role'}) · "
-                         f"sket {node['occurred_at'][:16].replace('T', ' ')} · registreret "
-                         f"{node['recorded_at'][:16].replace('T', ' ')} · ", _mark(node))
+                         f"sket {local_time(node['occurred_at'])} · registreret "
+                         f"{local_time(node['recorded_at'])} · ", _mark(node))
 
 
 @click.command()
@@ -52,6 +53,8 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
     if as_json:
         emit_json(result)
         return
+    result = visible_data(result)  # what people typed, shown literally
+    tilbud_id = visible_data(tilbud_id)
     d = result["decision"]
     root = Tree(Text.assemble((f"{d['decision']} ", "bold red"), f"for {tilbud_id} · kriterier "
                               f"{', '.join(d['criteria_ids'])} · frist {d['deadline'] or '–'} · {d['status']}"))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from rich.text import Text
 from rich.table import Table
 
 from tilsyn.ledger import ROLES
 
 from .context import AppContext, pass_app
-from .output import console, emit_json
+from .output import console, emit_json, visible
 
 
 @click.group()
@@ -29,8 +30,8 @@ def add(app: AppContext, name: str, roles: tuple[str, ...], as_json: bool) -> No
     if as_json:
         emit_json(info.to_dict() | {"key_file": path})
         return
-    console.print(f"Registered key {info.key_id} for [bold]{name}[/] ({', '.join(sorted(info.roles))}) at seq "
-                  f"{info.registered_seq}; private key: {path}")
+    console.print(Text.assemble(f"Registered key {info.key_id} for ", (visible(name), "bold"), f" ({', '.join(sorted(info.roles))}) at seq "
+                  f"{info.registered_seq}; private key: {visible(path)}"))
 
 
 @keys.command("grant")
@@ -73,7 +74,8 @@ def list_keys(app: AppContext, as_json: bool) -> None:
         return
     table = Table("name", "key id", "roles", "registered", "status", box=None, header_style="bold")
     for i in infos:
-        status = f"[red]revoked at seq {i.revoked_seq}[/]: {i.revoke_reason}" if i.revoked_seq else "[green]active[/]"
+        status = (Text.assemble((f"revoked at seq {i.revoked_seq}", "red"), f": {visible(i.revoke_reason)}")
+                  if i.revoked_seq else Text("active", style="green"))
         table.add_row(i.actor, i.key_id, ", ".join(sorted(i.roles)), f"seq {i.registered_seq}", status)
     console.print(table)
 

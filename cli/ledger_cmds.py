@@ -5,13 +5,15 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.text import Text
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from tilsyn.ledger import Ledger, verify_ledger
 
 from .context import AppContext, pass_app
-from .output import console, emit_json
+from .output import console, emit_json, one_line, visible
+from .timeview import local_time
 
 
 @click.command()
@@ -32,8 +34,8 @@ def init(app: AppContext, authority: str, origin: str | None, as_json: bool) -> 
         emit_json({"db": ledger.store.display_url(), "authority": authority, "key_id": signer.key_id,
                    "key_file": str(path), "origin": ledger.origin, "kek_file": str(kek_path) if kek_path else None})
         return
-    console.print(f"Created ledger at [bold]{ledger.store.display_url()}[/] (origin {ledger.origin})")
-    console.print(f"Authority [bold]{authority}[/] holds key {signer.key_id} (role admin); private key: {path}")
+    console.print(Text.assemble("Created ledger at ", (visible(ledger.store.display_url()), "bold"), f" (origin {visible(ledger.origin)})"))
+    console.print(Text.assemble("Authority ", (visible(authority), "bold"), f" holds key {signer.key_id} (role admin); private key: {visible(path)}"))
     if kek_path:
         console.print(f"Created a key-encryption key for personal data at {kek_path} (mode 0600); keep it safe and "
                       f"backed up, or set $TILSYN_KEK / $TILSYN_KEK_FILE instead")
@@ -55,7 +57,7 @@ def log(app: AppContext, stream: str | None, types: tuple[str, ...], limit: int 
         return
     table = Table("seq", "recorded", "stream", "v", "type", "actor", box=None, header_style="bold")
     for e in events:
-        table.add_row(str(e.seq), e.recorded_at[:19].replace("T", " "), e.stream, str(e.statement.stream_version),
+        table.add_row(str(e.seq), local_time(e.recorded_at), e.stream, str(e.statement.stream_version),
                       e.type, e.actor)
     console.print(table)
     if not events:
@@ -112,9 +114,9 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, r
             _print_rules(rule_report)
     else:
         first = report.first
-        sys.stderr.write(f"FAILED at seq {first.seq}: {first.message}\n")
+        sys.stderr.write(f"FAILED at seq {first.seq}: {one_line(first.message)}\n")
         for p in sorted(report.problems, key=lambda p: p.seq)[1:10]:
-            sys.stderr.write(f"  also seq {p.seq}: {p.message}\n")
+            sys.stderr.write(f"  also seq {p.seq}: {one_line(p.message)}\n")
     if not report.ok or (rule_report is not None and not rule_report.ok):
         raise SystemExit(1)
 

@@ -8,14 +8,15 @@ print one line to stderr and exit 2; a failed verification exits 1.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
+import traceback
 
 import click
 
-from tilsyn.ledger.errors import LedgerError
-from tilsyn.standards.errors import StandardError
-
+from . import errors
 from .context import DEFAULT_DB, AppContext
-from .output import fail
+from .output import error_line
 
 
 # Command name → the module that defines it. Modules are imported only when their command runs (or
@@ -35,8 +36,13 @@ COMMAND_MODULES = {
 
 
 class TilsynGroup(click.Group):
-    """Loads each command's module on first use, and turns every expected error into one line on
-    stderr and exit code 2."""
+    """Loads each command's module on first use, and turns every failure into one line on stderr.
+
+    Expected errors (the kernel's, the domain's, the plugins', click's usage errors, a database that
+    cannot be used, a file that cannot be read) print ``tilsyn: error: …`` and exit 2; a failed
+    verification exits 1. Anything else is a bug: it too prints one line (never a traceback) and
+    exits 2, and ``TILSYN_DEBUG=1`` shows the traceback for the developer.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMAND_MODULES)
@@ -49,16 +55,58 @@ class TilsynGroup(click.Group):
         return next((c for c in module.COMMANDS if c.name == name), None)
 
     def invoke(self, ctx: click.Context):
-        from tilsyn.plugins.manager import PluginError
-
         try:
             return super().invoke(ctx)
-        except (LedgerError, StandardError, PluginError) as e:
-            fail(str(e))
         finally:
             app = ctx.find_object(AppContext)
             if app is not None:
                 app.close()
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if args is None:
+            args = sys.argv[1:]
+        if not standalone_mode:  # a caller inside the CLI (the demo) handles errors itself
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            check_utf8(list(args))
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except SystemExit:
+            raise
+        except BaseException as e:  # noqa: BLE001 - the one place that turns every failure into one line
+            code, message = errors.describe(e)
+            if message is not None:
+                if os.environ.get("TILSYN_DEBUG") and code == errors.BUG:
+                    traceback.print_exc()
+                sys.stderr.write(error_line(message))
+            sys.stderr.flush()
+            raise SystemExit(errors.EXIT_CODE.get(code, code)) from None
+        raise SystemExit(rv if isinstance(rv, int) else 0)
+
+
+def check_utf8(args: list[str]) -> None:
+    """Refuse an argument (or a ``$TILSYN_…`` variable) that is not valid UTF-8.
+
+    Python hands undecodable bytes over as lone surrogates; they would be signed as garbage or crash
+    the first print, so they are refused before anything is opened.
+    """
+    for i, arg in enumerate(args, 1):
+        if not _is_utf8(arg):
+            raise click.UsageError(f"argument {i} is not valid UTF-8: {_shown(arg)}")
+    for name, value in os.environ.items():
+        if name.startswith("TILSYN_") and not _is_utf8(value):
+            raise click.UsageError(f"${name} is not valid UTF-8: {_shown(value)}")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _shown(text: str) -> str:
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @click.group(cls=TilsynGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

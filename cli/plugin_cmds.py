@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 import msgspec
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from tilsyn.plugins.manager import default_plugins
 
-from .output import console, emit_json
+from .output import console, emit_json, visible
 
 
 @click.group()
@@ -70,25 +71,34 @@ def standards_show(standard_id: str, version: str | None, as_json: bool) -> None
     console.print(_tree(std))
 
 
+def _t(*parts) -> Text:
+    """Styled text from plugin data: every part made visible, styles only from here (never markup)."""
+    out = Text()
+    for part in parts:
+        value, style = part if isinstance(part, tuple) else (part, "")
+        out.append(visible(value), style=style)
+    return out
+
+
 def _tree(std) -> Tree:
-    root = Tree(f"[bold]{std.id}[/] {std.version} — {std.title} ({std.kind})")
+    root = Tree(_t((std.id, "bold"), f" {std.version} — {std.title} ({std.kind})"))
     if std.kind == "kvalitetsmodel":
         for theme in std.themes:
-            t = root.add(f"[bold]Tema {theme.id}[/] {theme.title}")
-            t.add(f"[dim]{theme.description}[/]")
+            t = root.add(_t((f"Tema {theme.id}", "bold"), f" {theme.title}"))
+            t.add(_t((theme.description, "dim")))
             for crit in theme.criteria:
-                c = t.add(f"[bold cyan]Kriterium {crit.id}[/] {crit.title}")
+                c = t.add(_t((f"Kriterium {crit.id}", "bold cyan"), f" {crit.title}"))
                 for marker in crit.markers:
-                    m = c.add(f"[bold]Markør {marker.id}[/] {marker.title}")
+                    m = c.add(_t((f"Markør {marker.id}", "bold"), f" {marker.title}"))
                     for el in marker.design:
                         opts = ", ".join(f"{o.method}/{o.source}" for o in el.options)
-                        e = m.add(f"{el.id} [italic]{el.heading}[/] [dim]({opts})[/]")
+                        e = m.add(_t(f"{el.id} ", (el.heading, "italic"), " ", (f"({opts})", "dim")))
                         if el.text:
                             e.add(el.text)
                         for point in el.all_points():
                             e.add(f"• {point}")
                         for note in el.notes:
-                            e.add(f"[yellow]{note}[/]")
+                            e.add(_t((note, "yellow")))
     elif std.kind == "regional":
         root.add(f"Standard: {std.statement}")
         root.add(f"Formål: {std.purpose}")
@@ -99,11 +109,11 @@ def _tree(std) -> Tree:
             refs.add(r)
         for trin in std.trin:
             cadence = f" (mindst hvert {trin.cadence_years}. år)" if trin.cadence_years else ""
-            t = root.add(f"[bold]Trin {trin.number}[/] {trin.title}{cadence}")
+            t = root.add(_t((f"Trin {trin.number}", "bold"), f" {trin.title}{cadence}"))
             if trin.text:
                 t.add(trin.text)
             for ind in trin.indikatorer:
-                i = t.add(f"[bold cyan]Indikator {ind.number}[/] {ind.text}")
+                i = t.add(_t((f"Indikator {ind.number}", "bold cyan"), f" {ind.text}"))
                 for c in ind.contents:
                     i.add(f"• {c}")
     elif std.kind == "modelkort":
@@ -118,9 +128,9 @@ def _tree(std) -> Tree:
                 i.add(f"[dim]{ind.source}[/]")
     else:
         for g in std.guidance:
-            root.add(f"[dim]{g}[/]")
+            root.add(_t((g, "dim")))
         for col in std.columns:
-            c = root.add(f"[bold]{col.heading}[/]")
+            c = root.add(_t((col.heading, "bold")))
             for q in col.questions:
                 c.add(q)
     return root

@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import Counter
 
 import click
+from rich.text import Text
 from rich.table import Table
 
 from tilsyn.ledger.policy import SUBJECT_FIELD
 
 from .context import AppContext, pass_app
-from .output import console, emit_json
+from .output import console, emit_json, visible
+from .timeview import local_time
 from .recording import recording
 from tilsyn.standards.service import occurred
 
@@ -64,8 +66,9 @@ def subjects_list(app: AppContext, as_json: bool) -> None:
         return
     table = Table("subject", "events", "first recorded", "status", box=None, header_style="bold")
     for r in rows:
-        status = f"[red]slettet {r['erased_at'][:10]}[/] ({r['erase_reason']}, seq {r['erase_seq']})" if r["erased"] else "[green]læsbar[/]"
-        table.add_row(r["subject"], str(r["events"]), (r["first_recorded_at"] or "")[:10], status)
+        status = (Text.assemble((f"slettet {local_time(r['erased_at'])}", "red"), f" ({visible(r['erase_reason'])}, seq {r['erase_seq']})")
+                  if r["erased"] else Text("læsbar", style="green"))
+        table.add_row(r["subject"], str(r["events"]), local_time(r["first_recorded_at"]), status)
     console.print(table)
     if not rows:
         console.print("(no data subjects)")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 
+from types import SimpleNamespace
+
 import click
 from rich.table import Table
 from rich.text import Text
@@ -11,7 +13,8 @@ from tilsyn.standards.danish import way
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
-from .output import console, emit_json
+from .output import console, emit_json, visible, visible_data
+from .timeview import local_time
 
 COLOUR = {"grøn": "green", "gul": "yellow", "rød": "red", "opfyldt": "green", "ikke opfyldt": "red",
           "til stede": "green", "ikke til stede": "red", "ikke aktuel": "bright_black", "ikke vurderet": "bright_black"}
@@ -38,14 +41,14 @@ def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) ->
     if as_json:
         emit_json(summary | {"findings": [f.to_dict() for f in findings]})
         return
-    _print_status(summary, findings)
+    _print_status(visible_data(summary), findings)  # what people typed, shown literally
 
 
 def _print_status(s: dict, findings) -> None:
     fk = s["fornoeden_kvalitet"]
     head = Text.assemble((f"{s['tilbud']} ", "bold"), f"{s['name']} · {s['tilbud_type']}"
                          f"{' · bestyrelse' if s['has_board'] else ''} · as of seq {s['as_of_seq']}"
-                         f" ({s['as_of_recorded_at'][:19].replace('T', ' ')}) · {s['quality_model']}")
+                         f" ({local_time(s['as_of_recorded_at'])}) · {s['quality_model']}")
     console.print(head)
     fk_text = {True: Text("ja", style="green"), False: Text("nej", style="red"), None: Text("ikke afgjort", style="yellow")}
     line = Text("Fornøden kvalitet: ") + fk_text[fk["value"]]
@@ -70,7 +73,7 @@ def _print_status(s: dict, findings) -> None:
         for r in history:
             scope = f"kriterium {r['criterion']}" if r["criterion"] else "tilbuddet"
             console.print(Text.assemble("  ", coloured(r["colour"]), f" {scope} · seq {r['seq']} · {r['actor']} · "
-                                        f"{r['occurred_at'][:10]}" + (" · gældende" if r["current"] else "")))
+                                        f"{local_time(r['occurred_at'])[:10]}" + (" · gældende" if r["current"] else "")))
             for w in r["widened"]:
                 if not w["live"]:
                     continue
@@ -127,6 +130,7 @@ def _print_findings(findings) -> None:
     console.print(Text(f"Fund ({len(findings)}):", style="bold"))
     style = {"alvorlig": "red", "advarsel": "yellow", "info": "cyan"}
     for f in findings:
+        f = SimpleNamespace(**visible_data(f.to_dict()))
         console.print(Text.assemble("  ", (f"{f.severity:<8}", style.get(f.severity, "")), f" {f.subject}: {f.message}",
                                     (f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]", "bright_black")))
 
@@ -168,8 +172,8 @@ def history(app: AppContext, tilbud_id: str, as_json: bool) -> None:
     for e in events:
         what = _describe(e["payload"])
         if e["seq"] in state.withdrawn:
-            what = f"[strike]{what}[/] (rettet ved seq {state.withdrawn[e['seq']]})"
-        table.add_row(str(e["seq"]), e["occurred_at"][:16].replace("T", " "), e["recorded_at"][:16].replace("T", " "),
+            what = Text.assemble((visible(what), "strike"), f" (rettet ved seq {state.withdrawn[e['seq']]})")
+        table.add_row(str(e["seq"]), local_time(e["occurred_at"]), local_time(e["recorded_at"]),
                       e["actor"], e["type"].split("/")[0], what)
     console.print(table)
 

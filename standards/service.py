@@ -54,6 +54,8 @@ def parse_as_of(value: str | int | None) -> tuple[int | None, str | None]:
         return None, None
     text = str(value).strip()
     if text.isdigit():
+        if int(text) > 2**63 - 1:  # no ledger can reach it, and the database could not compare it
+            raise ValidationError(f"--as-of seq {text} is larger than any ledger can be")
         return int(text), None
     try:
         if len(text) == 10:
