@@ -11,7 +11,7 @@ import click
 from tilsyn.ledger.bundle import BundleFormatError, export_bundle, verify_bundle
 
 from .context import AppContext, pass_app
-from .output import console, emit_json, fail, one_line
+from .output import console, emit_json, fail, one_line, writable_file
 
 
 def stream_name(target: str) -> str:
@@ -21,7 +21,8 @@ def stream_name(target: str) -> str:
 
 @click.command("export")
 @click.argument("target", metavar="STREAM-OR-TILBUD")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), help="Bundle file to write.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True), callback=writable_file,
+              help="Bundle file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def export(app: AppContext, target: str, out: str, as_json: bool) -> None:

@@ -13,6 +13,13 @@ from tilsyn.ledger.errors import AuthorizationError
 
 DEFAULT_DB = "tilsyn.db"
 SETTINGS_FILE = "tilsyn.toml"
+READ_ONLY_COMMANDS = frozenset({
+    "status", "history", "findings", "log", "verify", "verify-bundle", "keys list", "tilbud list",
+    "subjects list", "plugins list", "standards list", "standards show",
+})
+"""Commands that only read: they open the ledger read-only (SQLite ``mode=ro``), so a read-only or
+archived copy can be read and verified and reading never changes the file."""
+
 PERSONAL_DATA_READERS = frozenset({"tilsynskonsulent", "tilsynsleder"})
 """Roles that may read citizens' personal data in clear."""
 
@@ -36,9 +43,7 @@ class AppContext:
 
     def policy(self) -> Policy:
         """The event types of this installation: the kernel's plus every plugin's."""
-        from tilsyn.plugins.manager import build_policy  # plugins are above the kernel
-
-        return build_policy()
+        return self.plugins().policy()  # plugins are above the kernel; tilsyn.toml is checked here too
 
     def kek(self) -> bytes | None:
         """The operator's key-encryption key for personal data, if one is configured."""
@@ -48,14 +53,19 @@ class AppContext:
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
-            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek())
+            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek(), read_only=reading_only())
         return self._ledger
 
     def plugins(self):
         """The installed plugins, with operator settings from ./tilsyn.toml ([settings] table) if present."""
-        from tilsyn.plugins.manager import default_plugins, read_settings
+        from tilsyn.plugins.manager import PluginError, default_plugins
 
-        return default_plugins(read_settings(SETTINGS_FILE))
+        from .config import load_config
+
+        try:
+            return default_plugins(load_config(SETTINGS_FILE).settings)
+        except PluginError as e:
+            raise PluginError(f"{SETTINGS_FILE}: {e}" if not str(e).startswith(SETTINGS_FILE) else str(e)) from None
 
     def supervision(self, *, reading: bool = False):
         """The domain service. For ``reading``, personal data is shown only to a reader who proves
@@ -76,6 +86,15 @@ class AppContext:
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.close()
+
+
+def reading_only() -> bool:
+    """True when the command being run is one of :data:`READ_ONLY_COMMANDS`."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return False
+    path = ctx.command_path.split(" ", 1)[1] if " " in ctx.command_path else ""
+    return path in READ_ONLY_COMMANDS
 
 
 pass_app = click.make_pass_decorator(AppContext)

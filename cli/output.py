@@ -111,6 +111,28 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(dumps_json(data) + "\n")
 
 
+def writable_file(ctx: Any, param: Any, value: str | None) -> str | None:
+    """A click callback for an output file option: its directory must exist and the path must not be
+    a directory, checked before the command does anything (an export must not sign a checkpoint and
+    then fail to write its file)."""
+    import os
+    from pathlib import Path
+
+    import click
+
+    if value is None or value == "-":
+        return value
+    path = Path(value).expanduser()
+    parent = path.parent
+    if path.is_dir():
+        raise click.BadParameter(f"{value} is a directory; give a file name", ctx=ctx, param=param)
+    if not parent.is_dir():
+        raise click.BadParameter(f"the directory {parent} does not exist", ctx=ctx, param=param)
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise click.BadParameter(f"cannot write {value} (permission denied)", ctx=ctx, param=param)
+    return str(path)
+
+
 def error_line(message: Any) -> str:
     """The one line every failure prints: ``tilsyn: error: …``."""
     return f"tilsyn: error: {one_line(message)}\n"

@@ -101,13 +101,15 @@ class Ledger:
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str, policy: Policy | None = None, kek: bytes | None = None) -> "Ledger":
+    def open(cls, url: str, policy: Policy | None = None, kek: bytes | None = None, *,
+             read_only: bool = False) -> "Ledger":
         """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``).
 
         ``kek`` is the operator's key-encryption key for personal data (see personal.py); without it
-        events with personal fields can neither be recorded nor read in clear.
+        events with personal fields can neither be recorded nor read in clear. ``read_only`` opens the
+        database for reading only (see :meth:`Store.connect`).
         """
-        store = Store.connect(url)
+        store = Store.connect(url, read_only=read_only)
         # A missing SQLite file is checked first: looking into it would create an empty file where the
         # user mistyped a path.
         if (store.dialect == "sqlite" and not os.path.exists(store.engine.url.database)) or not store.has_schema():
@@ -133,7 +135,13 @@ class Ledger:
             with store.reading() as conn:
                 if store.head(conn) is not None:
                     raise StoreError(f"a ledger already exists at {store.display_url()}; nothing was changed")
-        store.create_schema()
+        else:
+            others = store.table_names()
+            if others:  # someone else's database: a ledger is never mixed into it
+                shown = ", ".join(others[:5]) + (" …" if len(others) > 5 else "")
+                raise StoreError(f"the database at {store.display_url()} already holds other tables ({shown}); "
+                                 f"a ledger needs a database of its own; nothing was changed")
+        store.create_schema_locked()
         ledger = cls(store, policy, kek)
         private = keys.generate()
         signer = Signer(authority, private)
@@ -153,6 +161,10 @@ class Ledger:
         path = keystore.save(private, passphrase)
         try:
             ledger.append(signer.sign(stmt))
+        except ConflictError:  # another init got its genesis in first
+            path.unlink(missing_ok=True)
+            raise StoreError(f"another process created a ledger at {store.display_url()} at the same time; "
+                             f"nothing was changed") from None
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -96,6 +96,9 @@ def load_kek(home: Path, *, required: bool = True) -> bytes | None:
         if not required:
             return None
         raise KeyFileError(f"no key-encryption key: set $TILSYN_KEK or $TILSYN_KEK_FILE (looked for {path})") from None
+    except (OSError, UnicodeDecodeError) as e:  # a directory, no permission, not text: say which file
+        reason = getattr(e, "strerror", None) or "not a text file"
+        raise KeyFileError(f"cannot read the key-encryption key {path}: {reason}") from None
 
 
 def create_kek_file(home: Path) -> Path | None:

@@ -13,6 +13,7 @@ constraint on ``(stream, stream_version)`` backs up the optimistic concurrency c
 from __future__ import annotations
 
 import hashlib
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,15 +126,19 @@ def normalise_url(url: str) -> str:
 class Store:
     """Access to one ledger database. Create with :meth:`connect`."""
 
-    def __init__(self, engine: Engine, url: str):
+    def __init__(self, engine: Engine, url: str, read_only: bool = False):
         self.engine = engine
         self.url = url
+        self.read_only = read_only  # opened for reading only: caches are not written, SQLite is mode=ro
         self.dialect = engine.dialect.name
         self._write_conn: Connection | None = None
 
     @classmethod
-    def connect(cls, url: str) -> "Store":
-        """Open an engine for ``url`` (nothing is created yet)."""
+    def connect(cls, url: str, *, read_only: bool = False) -> "Store":
+        """Open an engine for ``url`` (nothing is created yet).
+
+        ``read_only`` opens a SQLite file with ``mode=ro``: a read-only or archived copy can be read and
+        verified, and reading never changes the file (no switch to WAL, no cache rows)."""
         url = normalise_url(url)
         try:
             sa_url = sa.engine.make_url(url)
@@ -143,13 +148,17 @@ class Store:
             if sa_url.get_backend_name() == "sqlite":
                 if not sa_url.database or sa_url.database == ":memory:":
                     raise StoreError("an in-memory SQLite database cannot hold a ledger; give a file")
-                engine = sa.create_engine(sa_url, poolclass=sa.pool.QueuePool)
-                _configure_sqlite(engine)
+                if read_only:
+                    engine = sa.create_engine(sa_url, poolclass=sa.pool.QueuePool,
+                                              creator=_read_only_sqlite(sa_url.database))
+                else:
+                    engine = sa.create_engine(sa_url, poolclass=sa.pool.QueuePool)
+                _configure_sqlite(engine, read_only)
             else:
                 engine = sa.create_engine(sa_url, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError) as e:
             raise StoreError(f"cannot use database URL {url!r}: {e}") from None
-        return cls(engine, url)
+        return cls(engine, url, read_only)
 
     def display_url(self) -> str:
         return sa.engine.make_url(self.url).render_as_string(hide_password=True)
@@ -157,6 +166,16 @@ class Store:
     def create_schema(self) -> None:
         with self._guard():
             metadata.create_all(self.engine)
+
+    def table_names(self) -> list[str]:
+        """Every table in the database (the schema of the connection, on PostgreSQL)."""
+        with self._guard():
+            return sorted(sa.inspect(self.engine).get_table_names())
+
+    def create_schema_locked(self) -> None:
+        """Create the tables under the ledger's write lock, so that two ``init`` at once cannot race."""
+        with self.writing() as conn:
+            metadata.create_all(conn)
 
     def has_schema(self) -> bool:
         with self._guard():
@@ -290,15 +309,44 @@ class Store:
         return int(conn.execute(sa.select(sa.func.count()).select_from(events)).scalar() or 0)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _read_only_sqlite(path: str):
+    """A DB-API connector opening ``path`` with SQLite's ``mode=ro`` (a URI, so any file name works)."""
+    import sqlite3
+    from urllib.parse import quote
+
+    uri = f"file:{quote(str(Path(path).absolute()))}?mode=ro"
+    return lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)
+
+
+def busy_timeout_ms() -> int:
+    """How long a SQLite writer waits for another one's lock: ``$TILSYN_BUSY_TIMEOUT`` seconds (default
+    60); after that the write is refused with "database is locked" and nothing is written."""
+    raw = os.environ.get("TILSYN_BUSY_TIMEOUT", "")
+    try:
+        seconds = float(raw) if raw.strip() else 60.0
+    except ValueError:
+        raise StoreError(f"$TILSYN_BUSY_TIMEOUT must be a number of seconds, not {raw!r}") from None
+    if not 0 <= seconds <= 86400:
+        raise StoreError(f"$TILSYN_BUSY_TIMEOUT must be between 0 and 86400 seconds, not {raw!r}")
+    return int(seconds * 1000)
+
+
+def _configure_sqlite(engine: Engine, read_only: bool = False) -> None:
+    timeout = busy_timeout_ms()
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every SQLite test
         # Let SQLAlchemy's "begin" event issue BEGIN itself (the pysqlite driver would defer it).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
+        if read_only:  # never switch someone else's file to WAL, never write
+            cur.execute("PRAGMA query_only=ON")
+            cur.execute(f"PRAGMA busy_timeout={timeout}")
+            cur.close()
+            return
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA busy_timeout=60000")
+        cur.execute(f"PRAGMA busy_timeout={timeout}")
         # Erased subject keys must not linger in free pages (see personal.py).
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()

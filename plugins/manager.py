@@ -175,16 +175,36 @@ def load_plugins(plugins: Iterable[tuple[str, Any]] | None = None, settings: dic
             except KeyError as e:
                 raise PluginError(f"plugin {rule.plugin!r}: rule {rule.name!r} references {ref!r}, "
                                   f"which does not exist: {e.args[0]}") from None
+    check_settings(settings or {}, merged)
     merged.update(settings or {})
     return Plugins(pm, infos, catalog, event_types, guards, findings, merged)
 
 
-_cached: dict[tuple, Plugins] = {}
+def check_settings(settings: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Refuse an operator setting no plugin declares (a misspelt key) or one whose value has another
+    type than the plugin's default: a threshold typed as "400" must not silently count as text."""
+    import difflib
+
+    for key, value in settings.items():
+        if key not in defaults:
+            close = difflib.get_close_matches(key, list(defaults), n=1)
+            raise PluginError(f"unknown setting {key!r}" + (f"; did you mean {close[0]!r}?" if close else "")
+                              + " ('tilsyn plugins list' shows who contributes what)")
+        default = defaults[key]
+        expected = type(default)
+        if default is not None and not (type(value) is expected or (expected is float and type(value) is int)):
+            names = {bool: "true or false", int: "a whole number", float: "a number", str: "text", list: "a list",
+                     dict: "a table"}
+            raise PluginError(f"setting {key!r} must be {names.get(expected, expected.__name__)} "
+                              f"(like its default {default!r}), not {value!r}")
+
+
+_cached: dict[str, Plugins] = {}
 
 
 def default_plugins(settings: dict[str, Any] | None = None) -> Plugins:
     """The installation's plugins from the entry points, loaded once per process (per settings)."""
-    key = tuple(sorted((settings or {}).items()))
+    key = repr(sorted((settings or {}).items()))  # values may be lists: repr, not hash
     if key not in _cached:
         _cached[key] = load_plugins(settings=settings)
     return _cached[key]

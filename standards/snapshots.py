@@ -35,13 +35,15 @@ class SnapshotCache:
         self._ready = False
 
     def _ensure(self) -> None:
-        if not self._ready:
+        if not self._ready and not self.store.read_only:  # a read-only ledger gets no cache table
             metadata.create_all(self.store.engine, checkfirst=True)
             self._ready = True
 
     def load(self, stream: str, max_seq: int | None = None) -> projection.TilbudState | None:
         """The stored snapshot of ``stream`` if it does not go beyond ``max_seq``."""
         self._ensure()
+        if self.store.read_only and not sa.inspect(self.store.engine).has_table("projection_snapshots"):
+            return None
         with self.store.reading() as conn:
             row = conn.execute(sa.select(snapshots.c.seq, snapshots.c.state).where(
                 snapshots.c.stream == stream, snapshots.c.projection_version == projection.PROJECTION_VERSION)).first()
@@ -51,6 +53,8 @@ class SnapshotCache:
 
     def save(self, stream: str, state: projection.TilbudState) -> None:
         """Store ``state`` as the snapshot of ``stream``; a busy database just means no snapshot now."""
+        if self.store.read_only:
+            return
         self._ensure()
         data = projection.dump(state)
         try:
