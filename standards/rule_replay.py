@@ -99,8 +99,11 @@ def replay_rules(ledger, plugins) -> RuleReport:
         stmt = e.statement
         payload = _reveal(ledger, stmt.payload, e.stream, stmt.stream_version)
         stmt = msgspec.structs.replace(stmt, payload=payload)
+        missing = _standard_missing(plugins.catalog, payload)
         if e.type not in ev.PAYLOAD_TYPES:
             report.not_replayed.append({"seq": e.seq, "reason": f"ukendt hændelsestype {e.type}"})
+        elif missing:
+            report.not_replayed.append({"seq": e.seq, "reason": missing})
         else:
             _check(stmt, state, plugins, versions, installed, report, e.seq, e.stream, e.type)
         apply(state, EventView(e.seq, e.type, e.payload, e.actor, e.occurred_at, e.recorded_at,
@@ -108,6 +111,18 @@ def replay_rules(ledger, plugins) -> RuleReport:
         if e.type == ev.DECISION_ISSUED and isinstance(e.payload.get("rule_versions"), dict):
             decided[e.stream] = dict(e.payload["rule_versions"])
     return report
+
+
+def _standard_missing(catalog, payload) -> str | None:
+    """The event names a standard version that is not installed: its guards cannot be those it was made under."""
+    sid, version = payload.get("standard"), payload.get("standard_version")
+    if not sid or not version:
+        return None
+    try:
+        catalog.get(sid, version)
+    except KeyError:
+        return f"standarden {sid} version {version}, som hændelsen er registreret under, er ikke installeret"
+    return None
 
 
 def _check(stmt, state, plugins, versions, installed, report, seq, stream, type_) -> None:

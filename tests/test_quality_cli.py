@@ -704,3 +704,14 @@ def test_10_one_indikator_is_singular_in_the_report():
     html = page.render(r=r)
     assert "1 af 1 indikator opfyldt" in html and "2 af 3 indikatorer opfyldt" in html
     assert "1 af 1 indikatorer" not in html
+
+
+def test_11_an_event_under_a_standard_version_not_installed_is_not_judged_by_other_rules(tilsyn):
+    c = tilsyn
+    seq = _append_past_the_guards(c, "kvalitetsmodel.MarkerAssessed/1", {
+        "marker": "2.3.1", "verdict": "til stede", "reason": "Vurderet under en ældre udgave.",
+        "standard": "kvalitetsmodel-2025", "standard_version": "2024.9"})
+    report = json.loads(c("verify", "--rules", "--json").stdout)["rules"]
+    assert report["breaches"] == []
+    (n,) = [x for x in report["not_replayed"] if x["seq"] == seq]
+    assert "version 2024.9" in n["reason"] and "ikke installeret" in n["reason"]

@@ -155,12 +155,13 @@ def absent_marker_under_fulfilled_criterion(stmt, state, catalog, settings):
     return None
 
 
-def justification_required(stmt, state, catalog):
+def justification_required(stmt, state, catalog, settings):
     reason = (stmt.payload.get("reason") or stmt.payload.get("doubt") or "").strip()
-    if len(reason) < SETTINGS["kvalitetsmodel.begrundelse_min_tegn_altid"]:
+    need = settings.get("kvalitetsmodel.begrundelse_min_tegn_altid", SETTINGS["kvalitetsmodel.begrundelse_min_tegn_altid"])
+    if len(reason) < need:
         what = {ev.CRITERION_ASSESSED: "kriteriet", ev.DESIGN_WIDENED: "udvidelsen (tvivlen)"}.get(stmt.type,
                                                                                                   "vurderingen")
-        return f"{what} kræver en faglig begrundelse (mindst {SETTINGS['kvalitetsmodel.begrundelse_min_tegn_altid']} tegn)"
+        return f"{what} kræver en faglig begrundelse (mindst {need} tegn)"
     return None
 
 
@@ -209,7 +210,8 @@ GUARDS = [
               "(eller gør vurderingen forældet, efter indstillingen kvalitetsmodel.ikke_til_stede_under_opfyldt).",
               absent_marker_under_fulfilled_criterion, (ev.MARKER_ASSESSED,), with_settings=True),
     GuardRule("faglig-begrundelse", "En vurdering kræver en faglig begrundelse.", justification_required,
-              (ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED)),
+              (ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED),
+              with_settings=True),
     GuardRule("borgerperspektiv", "Et interview har en form; borgerinterviewet erstattes kun af observation eller "
               "trianguleringsinterview, af en af seed 002's grunde.", borgerperspektiv_consistent, (ev.OBSERVATION,)),
     GuardRule("udvidelse-ved-gul", "Undersøgelsesdesignet udvides ved tvivl, mens risikokategorien er gul.",
