@@ -91,12 +91,22 @@ def describe(error: BaseException) -> tuple[int | str, str | None]:
     damaged = _damaged_types()
     if damaged and isinstance(error, damaged):
         return DAMAGED, str(error)
+    import msgspec
+
+    if isinstance(error, (msgspec.DecodeError, msgspec.ValidationError)):
+        # Input a person gives is validated (and explained) before it gets here; bytes that fail to
+        # decode this late came out of the database.
+        return DAMAGED, f"a stored record cannot be read ({error}); the ledger may be damaged — run 'tilsyn verify'"
     if isinstance(error, _expected_types()):
         return REFUSED, str(error)
     import sqlalchemy.exc
 
     if isinstance(error, sqlalchemy.exc.DBAPIError):
         return REFUSED, database_message(error)
+    import sqlite3
+
+    if isinstance(error, sqlite3.Error) or type(error).__module__.split(".")[0] == "psycopg":
+        return REFUSED, database_message(error)  # the driver's own error, raised where SQLAlchemy did not wrap it
     if isinstance(error, sqlalchemy.exc.SQLAlchemyError):
         return REFUSED, f"the database cannot be used: {str(error).splitlines()[0] if str(error) else type(error).__name__}"
     if isinstance(error, BrokenPipeError):

@@ -87,11 +87,13 @@ def check_utf8(args: list[str]) -> None:
     """Refuse an argument (or a ``$TILSYN_…`` variable) that is not valid UTF-8.
 
     Python hands undecodable bytes over as lone surrogates; they would be signed as garbage or crash
-    the first print, so they are refused before anything is opened.
+    the first print, so they are refused before anything is opened. A NUL character is refused too.
     """
     for i, arg in enumerate(args, 1):
         if not _is_utf8(arg):
             raise click.UsageError(f"argument {i} is not valid UTF-8: {_shown(arg)}")
+        if "\x00" in arg:  # no shell can pass one; PostgreSQL cannot store one in text
+            raise click.UsageError(f"argument {i} contains a NUL character, which the ledger does not record")
     for name, value in os.environ.items():
         if name.startswith("TILSYN_") and not _is_utf8(value):
             raise click.UsageError(f"${name} is not valid UTF-8: {_shown(value)}")
@@ -109,7 +111,7 @@ def _shown(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-@click.group(cls=TilsynGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group("tilsyn", cls=TilsynGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", envvar="TILSYN_DB", default=DEFAULT_DB, show_default=True, metavar="URL",
               help="The ledger: a SQLite file path, sqlite:///FILE or postgresql+psycopg://HOST/DB ($TILSYN_DB).")
 @click.option("--as", "actor", envvar="TILSYN_ACTOR", metavar="NAME",
