@@ -24,7 +24,8 @@ test: $(STAMP) browser documents
 # (as root; elsewhere the browser tests skip with the reason, and fail under CI=true).
 browser:
 	@command -v chromium >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	  (echo "make: installing system package chromium (Debian, for the report's browser tests) with apt-get" && \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 
 # Documents are written as PDF by WeasyPrint, which needs Pango and fonts; the PDF tests read them back with
 # poppler's pdftotext. Debian's packages, installed here when missing (as root, saying so first).
