@@ -45,14 +45,15 @@ def verify(public_key: bytes, signature: bytes, data: bytes) -> bool:
 
 def default_home() -> Path:
     """``$TILSYN_HOME`` or ``~/.tilsyn``."""
-    return Path(os.environ.get("TILSYN_HOME") or Path.home() / ".tilsyn")
+    return Path(os.environ.get("TILSYN_HOME") or Path.home() / ".tilsyn").expanduser()
 
 
 class KeyStore:
     """Private key files below a key home directory."""
 
     def __init__(self, home: Path | str | None = None):
-        self.home = Path(home) if home is not None else default_home()
+        # "~" means the home directory, whether it came from --home, $TILSYN_HOME or Python code.
+        self.home = Path(home).expanduser() if home is not None else default_home()
 
     def path(self, kid: str) -> Path:
         """Where the private key with id ``kid`` lives."""

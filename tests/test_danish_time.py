@@ -53,3 +53,18 @@ def test_a_visit_entered_at_nine_reads_back_at_nine(tmp_path):
     assert "2026-09-15 09:00 CEST" in history.stdout
     as_json = json.loads(runner.invoke(cli, ["history", "T-1001", "--json"], env=env).stdout)
     assert any(e["occurred_at"] == "2026-09-16T07:00:00.000000Z" for e in as_json)
+
+
+def test_tilde_in_the_key_home_means_the_home_directory(tmp_path, monkeypatch):
+    from tilsyn.ledger import KeyStore
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert KeyStore("~/.tilsyn").home == tmp_path / ".tilsyn"
+    monkeypatch.setenv("TILSYN_HOME", "~/nøgler")
+    assert KeyStore().home == tmp_path / "nøgler"
+    db = tmp_path / "l.db"
+    result = CliRunner().invoke(cli, ["--db", str(db), "--home", "~/hjem", "init", "--authority", "Socialtilsyn Øst"],
+                                env={"TILSYN_HOME": None})
+    assert result.exit_code == 0, result.output
+    assert list((tmp_path / "hjem" / "keys").glob("*.pem"))
+    assert not (tmp_path / "~").exists() and not list(tmp_path.glob("**/~"))
