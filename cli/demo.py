@@ -41,14 +41,7 @@ REASON_23 = (
 
 
 def _at(day: str, time: str = "10:00") -> str:
-    """Danish wall-clock time (the visit was at 09:40 in Denmark) as the ledger's UTC timestamp."""
-    from datetime import datetime
-
-    from tilsyn.ledger import timefmt
-
-    from .timeview import ZONE
-
-    return timefmt.format_time(datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=ZONE))
+    return f"{day}T{time}:00.000000Z"
 
 
 def run_demo(directory: Path) -> None:
