@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 
 from tilsyn.cli.demo import run_demo
+from tilsyn.cli.documents import danish
 from tilsyn.cli.main import cli
 from tilsyn.ledger import KeyStore, Ledger
 from tilsyn.ledger.checkpoints import latest_checkpoint
@@ -42,7 +43,6 @@ HOSTILE_NAME = "<script>alert(1)</script>"
 HOSTILE_TEXT = "Første linje <b>fed</b> & <img src=x onerror=alert(2)>\nAnden linje \x1b[31mrød\x1b[0m \u202eomvendt\u202c"
 SUPERVISOR, LEADER, MANAGER, AUTHORITY = "Karen Holm", "Lone Dahl", "Mette Lund", "Socialtilsyn Øst"
 PLAN_HEADINGS = ["TEMA", "EMNE", "MÅL", "HVAD?", "HVORDAN?", "HVORNÅR?", "DOKUMENTATION", "HVEM?", "RESULTAT"]
-PAABUD_SEQ = 19
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +92,13 @@ def demo(tmp_path_factory):
     return directory
 
 
+def paabud(directory: Path):
+    """The demo's påbud as recorded: (seq, occurred_at, payload)."""
+    with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
+        e = next(e for e in ledger.read(stream=f"tilbud/{TILBUD}") if e.type == ev.DECISION_ISSUED)
+        return e.seq, e.occurred_at, e.payload
+
+
 def _seq_of(directory: Path, tilbud: str, text: str) -> int:
     with Ledger.open(str(directory / "tilsyn.db"), default_plugins().policy()) as ledger:
         return next(e.seq for e in ledger.read(stream=f"tilbud/{tilbud}") if text in str(e.payload.get("text")))
@@ -139,7 +146,8 @@ def test_the_report_holds_every_section_of_a_tilsynsrapport(demo):
     assert "Bostedet Lærkehøj" in text and "T-1001" in text and "døgntilbud" in text
     assert "Fornøden kvalitet: nej" in text and "Kriterium 2.3 Tilbuddet forebygger magtanvendelser" in text
     assert "15. september 2026 kl. 11.00 (CEST)" in text  # the visit, in Danish local time
-    assert "Påbud af 22. september 2026" in text and "31. januar 2027" in text  # the påbud and its frist
+    seq, at, _ = paabud(demo)
+    assert f"Påbud af {danish.dato(at)}" in text and "31. januar 2027" in text  # the påbud and its frist
     for heading in PLAN_HEADINGS:
         assert f">{html.escape(heading)}<" in page, heading
     assert "01.10.2026 – 15.01.2027" in text  # HVORNÅR? of P2, after its revision
@@ -214,7 +222,7 @@ def test_hostile_text_is_text(demo):
 
 
 def test_as_of_replays_the_report_before_the_paabud(demo):
-    text = visible_text(write_report(demo, TILBUD, "--as-of", "18"))
+    text = visible_text(write_report(demo, TILBUD, "--as-of", str(paabud(demo)[0] - 1)))
     assert "Tilsynet har ikke truffet afgørelser" in text and "Der er ikke registreret en opfølgningsplan" in text
     assert "som det stod i tilsynets registreringer" in text
 
@@ -272,7 +280,7 @@ def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
         forged = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         assert forged != bytes(record)
         db.execute("UPDATE events SET record = ? WHERE seq = ?", (forged, seq))
-    for args in (("report", TILBUD), ("letter", TILBUD, str(PAABUD_SEQ))):
+    for args in (("report", TILBUD), ("letter", TILBUD, str(paabud(copy)[0]))):
         out = copy / f"{args[0]}.html"
         result = tilsyn(copy, "--as", SUPERVISOR, *args, "--out", str(out))
         assert result.exit_code == 1, result.output
@@ -284,7 +292,8 @@ def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
 
 
 def test_the_afgoerelse_letter(demo):
-    page = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), reader=LEADER).read_text(encoding="utf-8")
+    seq, at, payload = paabud(demo)
+    page = write_doc(demo, "letter", TILBUD, str(seq), reader=LEADER).read_text(encoding="utf-8")
     text = visible_text(page)
     assert "Afgørelse om påbud – Bostedet Lærkehøj" in text
     assert re.search(r'aria-label="Afsender"><strong>Socialtilsyn Øst', page)  # the authority sends
@@ -359,8 +368,9 @@ def log_policy(directory: Path) -> Path:
 def test_the_receipts_travel_with_the_documents_and_verify_without_the_database(demo, tmp_path):
     from pypdf import PdfReader
 
-    name = f"{TILBUD}-afgoerelse-{PAABUD_SEQ}.tlog-proof"
-    pdf = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), "--pdf", reader=LEADER)
+    seq = paabud(demo)[0]
+    name = f"{TILBUD}-afgoerelse-{seq}.tlog-proof"
+    pdf = write_doc(demo, "letter", TILBUD, str(seq), "--pdf", reader=LEADER)
     attached = PdfReader(pdf).attachments
     assert list(attached) == [name]
     receipt = tmp_path / name
@@ -369,7 +379,7 @@ def test_the_receipts_travel_with_the_documents_and_verify_without_the_database(
     result = CliRunner().invoke(cli, ["verify-receipt", "--policy", str(policy), str(receipt)],
                                 env={"TILSYN_DB": str(tmp_path / "no-such.db")})
     assert result.exit_code == 0, result.output
-    assert f"seq {PAABUD_SEQ} (tilsyn.DecisionIssued/1 in tilbud/{TILBUD}" in result.output
+    assert f"seq {seq} (tilsyn.DecisionIssued/1 in tilbud/{TILBUD}" in result.output
     page = write_doc(demo, "report", TILBUD)  # HTML: the receipt is written beside the page
     beside = page.with_name(name)
     assert beside.read_bytes() == receipt.read_bytes()
@@ -380,7 +390,7 @@ def test_the_receipts_travel_with_the_documents_and_verify_without_the_database(
 
 
 def test_the_letter_as_pdf_has_hjemmel_and_klagevejledning(demo):
-    path = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), "--pdf", reader=LEADER)
+    path = write_doc(demo, "letter", TILBUD, str(paabud(demo)[0]), "--pdf", reader=LEADER)
     text = re.sub(r"\s+", " ", pdf_text(path))
     assert "Afgørelse om påbud – Bostedet Lærkehøj" in text
     assert "Hjemmel" in text and "Klagevejledning" in text and "Partshøring" in text
@@ -412,7 +422,7 @@ def test_the_hostile_report_renders_inert(demo, tmp_path):
 
 
 def test_the_letter_renders_in_chromium_without_console_messages(demo, tmp_path):
-    out = write_doc(demo, "letter", TILBUD, str(PAABUD_SEQ), reader=LEADER)
+    out = write_doc(demo, "letter", TILBUD, str(paabud(demo)[0]), reader=LEADER)
     shown = browser.render(out, tmp_path / "chromium")
     assert "Klagevejledning" in shown.dom
     assert shown.console == [], "\n".join(shown.console)
