@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
+from ..timeview import danish_time
+
 COPENHAGEN = ZoneInfo("Europe/Copenhagen")
 MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
           "november", "december")
@@ -61,8 +63,7 @@ def tid(value: str | None, empty: str = "–") -> str:
         return str(value)
     if not isinstance(parsed, datetime) or is_date_only(value):
         return dato(value)
-    local = parsed.astimezone(COPENHAGEN)
-    return f"{dato(local.date())} kl. {local:%H.%M} ({local:%Z})"
+    return danish_time(parsed)  # one form for the whole CLI
 
 
 def kort_dato(value: str | None, empty: str = "–") -> str:
