@@ -136,9 +136,10 @@ def _print_rules(rr) -> None:
     else:
         sys.stderr.write(f"REGLER: {len(rr.breaches)} hændelse(r) ville være afvist af reglerne i kraft:\n")
         for b in rr.breaches:
-            sys.stderr.write(f"  seq {b.seq} ({b.stream}, {b.type}): {b.plugin}/{b.rule}: {b.reason}\n")
+            sys.stderr.write(f"  seq {b.seq} ({one_line(b.stream)}, {one_line(b.type)}): {b.plugin}/{b.rule}: "
+                             f"{one_line(b.reason)}\n")
     for n in rr.not_replayed[:20]:
-        console.print(f"ikke genprøvet: seq {n['seq']}: {n['reason']}")
+        console.print(Text(f"ikke genprøvet: seq {n['seq']}: {one_line(n['reason'])}"))
 
 
 def _extra_checks(app: AppContext, ledger: Ledger, report) -> dict:
