@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean browser documents
+.PHONY: demo test bench clean browser documents golang
 
 $(STAMP): pyproject.toml tests/plugin_region_nord/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml tests/plugin_region_nord/pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tilsyn demo --dir tilsyn-demo --fresh
 
-test: $(STAMP) browser documents
+test: $(STAMP) browser documents golang
 	$(BIN)/python -m pytest
 
 # The report is checked in a real headless browser: Debian's chromium, installed here when missing
@@ -35,6 +35,14 @@ documents:
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make: installing Debian packages for PDF documents: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+# The published tiles are read back by Go's sumdb/note and sumdb/tlog (tests/test_tiles.py): Debian's
+# golang-go and golang-golang-x-mod-dev, installed here when missing (as root; elsewhere those tests skip,
+# and fail under CI=true).
+golang:
+	@[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] && command -v go >/dev/null 2>&1 || \
+	  [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+	  (echo "installing Debian packages golang-go golang-golang-x-mod-dev (Go's sumdb/tlog, for tests/test_tiles.py)" && \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null)
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'

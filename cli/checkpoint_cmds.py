@@ -69,15 +69,10 @@ def checkpoint(app: AppContext, witness_urls: tuple[str, ...], no_witness: bool,
 
         outcomes = witness_checkpoint(ledger, cp, witnesses)
     from tilsyn.ledger.tlog_policy import check_note
-    from tilsyn.ledger.witnessing import cosigned_note, latest_time, _with_log
-    from tilsyn.ledger.checkpoints import authority_key, note_key_name
+    from tilsyn.ledger.witnessing import cosigned_note, effective_policy, latest_time
 
     note = cosigned_note(ledger, cp)
-    quorum = None
-    if policy is not None:
-        effective = policy if policy.logs else _with_log(policy, note_key_name(ledger.origin),
-                                                          authority_key(ledger).public_key)
-        quorum = check_note(note, effective)
+    quorum = check_note(note, effective_policy(ledger, policy)) if policy is not None else None
     signed_at = latest_time(ledger, cp)
     if as_json:
         emit_json(cp.to_dict() | {"new": fresh, "note": note, "signed_time": signed_at,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from .checkpoint import CheckpointError, open_note, parse_checkpoint
+from .checkpoint import CheckpointError, parse_checkpoint
 from .envelope import decode_record, decode_statement, leaf_hash
 from .merkle import verify_consistency
 from .store import events
@@ -94,20 +94,20 @@ def _describe(record: bytes) -> str:
 
 def check_against(ledger: "Ledger", items: list[Evidence]) -> list[AgainstResult]:
     """Check that the ledger extends each item's checkpoint. Never raises on bad evidence."""
-    from .checkpoints import _genesis, note_key_name
+    from .witnessing import log_keys, open_log_note
 
     results: list[AgainstResult] = []
     with ledger.store.reading() as conn:
         count = ledger.store.count(conn)
         try:
-            pub, origin = _genesis(conn)
+            log_keys(ledger)
+            origin = ledger.origin
         except Exception as e:
             return [AgainstResult(i.label, i.kind, False, f"the ledger has no readable genesis: {e}") for i in items]
-        name = note_key_name(origin)
         heads: list[tuple[Evidence, int, bytes]] = []
         for item in items:
             try:
-                cp = parse_checkpoint(open_note(item.note, name, pub))
+                cp = parse_checkpoint(open_log_note(ledger, item.note)[0])
             except CheckpointError as e:
                 results.append(AgainstResult(item.label, item.kind, False,
                                              f"its checkpoint is not signed by this ledger's log key ({e})"))

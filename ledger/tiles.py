@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from .checkpoint import CheckpointError, open_note, parse_checkpoint
+from .checkpoint import CheckpointError, parse_checkpoint
 from .errors import LedgerError
 from .merkle import EMPTY_ROOT
 from .store import events
@@ -123,7 +123,8 @@ class _Writer:
 
 def publish(ledger: "Ledger", directory: str | os.PathLike) -> PublishResult:
     """Write (or bring up to date) the tlog-tiles publication of the latest checkpoint in ``directory``."""
-    from .checkpoints import _genesis, latest_checkpoint, note_key_name
+    from .checkpoints import latest_checkpoint
+    from .witnessing import open_log_note
     from .witnessing import cosigned_note
 
     cp = latest_checkpoint(ledger)
@@ -131,10 +132,9 @@ def publish(ledger: "Ledger", directory: str | os.PathLike) -> PublishResult:
         raise LedgerError("no checkpoint to publish yet: run 'tilsyn checkpoint' first")
     out = Path(directory)
     with ledger.store.reading() as conn:
-        pub, origin = _genesis(conn)
-        name = note_key_name(origin)
+        origin = ledger.origin
         try:
-            signed = parse_checkpoint(open_note(cp.note, name, pub))
+            signed = parse_checkpoint(open_log_note(ledger, cp.note)[0])
         except CheckpointError as e:
             raise LedgerError(f"checkpoint #{cp.id} does not verify under the log key ({e}); run 'tilsyn verify'") from None
         size, root = signed.size, signed.root
@@ -145,7 +145,7 @@ def publish(ledger: "Ledger", directory: str | os.PathLike) -> PublishResult:
                                .where(events.c.seq <= size)).scalar() or 0
         if biggest > MAX_ENTRY:
             raise LedgerError(f"a record of {biggest} bytes does not fit a tlog-tiles entry bundle (at most {MAX_ENTRY})")
-        old_size, old_root = _previous(out, name, pub, origin)
+        old_size, old_root = _previous(ledger, out, origin)
         if old_size is not None and old_size > size:
             raise LedgerError(f"{out} holds a publication of {old_size} events, more than this ledger's checkpoint "
                               f"({size}): a fork or a truncated ledger; refusing to overwrite it")
@@ -211,14 +211,16 @@ def _full_tiles(levels: list[list[bytes]], writer: _Writer, n: int) -> None:
         level += 1
 
 
-def _previous(out: Path, name: str, pub: bytes, origin: str) -> tuple[int | None, bytes | None]:
+def _previous(ledger: "Ledger", out: Path, origin: str) -> tuple[int | None, bytes | None]:
     """The size and root of an earlier publication in ``out``, checked against our log key."""
+    from .witnessing import open_log_note
+
     path = out / "checkpoint"
     if not path.exists():
         return None, None
     try:
         note = path.read_text(encoding="utf-8")
-        cp = parse_checkpoint(open_note(note, name, pub))
+        cp = parse_checkpoint(open_log_note(ledger, note)[0])
     except (UnicodeDecodeError, CheckpointError) as e:
         raise LedgerError(f"{path} is not a checkpoint signed by this ledger's log key ({e}); "
                           "publish into an empty directory or remove it") from None

@@ -52,11 +52,51 @@ def log_timestamp_line(body: str, key_name: str, private_key, timestamp: int | N
     return cosign(body, key_name, private_key, int(time.time()) if timestamp is None else timestamp)
 
 
-def log_vkey(ledger: "Ledger") -> str:
-    """The C2SP verifier key of the ledger's log key (what ``tilsyn checkpoint --vkey`` prints)."""
-    from .checkpoints import authority_key, note_key_name
+def log_keys(ledger: "Ledger") -> list[bytes]:
+    """Every public key the ledger's log signs (or signed) checkpoints with, the current one last.
 
-    return verifier_key(note_key_name(ledger.origin), authority_key(ledger).public_key)
+    The registry's ledger keys (genesis and rotations) where it has them; otherwise the genesis key.
+    """
+    keys = getattr(ledger.registry, "log_keys", None)
+    if callable(keys):
+        found = [k.public_key for k in keys()]
+        if found:
+            return found
+    from .checkpoints import authority_key
+
+    return [authority_key(ledger).public_key]
+
+
+def open_log_note(ledger: "Ledger", note: str) -> tuple[str, bytes]:
+    """The note's text and the log key that signed it; :class:`CheckpointError` if none of ours did."""
+    from .checkpoints import note_key_name
+
+    name, error = note_key_name(ledger.origin), None
+    for pub in reversed(log_keys(ledger)):
+        try:
+            return open_note(note, name, pub), pub
+        except CheckpointError as e:
+            error = e
+    raise error or CheckpointError("the ledger has no log key")
+
+
+def log_vkey(ledger: "Ledger") -> str:
+    """The C2SP verifier key of the ledger's current log key (what ``tilsyn checkpoint --vkey`` prints)."""
+    from .checkpoints import note_key_name
+
+    return verifier_key(note_key_name(ledger.origin), log_keys(ledger)[-1])
+
+
+def effective_policy(ledger: "Ledger", policy: TlogPolicy) -> TlogPolicy:
+    """``policy``, with this ledger's log keys as its logs if it lists none (a policy may leave them implicit)."""
+    from .checkpoints import note_key_name
+    from .tlog_policy import PolicyLog
+
+    if policy.logs:
+        return policy
+    name = note_key_name(ledger.origin)
+    return TlogPolicy(logs=[PolicyLog(verifier_key(name, pub), name, pub) for pub in log_keys(ledger)],
+                      witnesses=policy.witnesses, groups=policy.groups, quorum=policy.quorum, text=policy.text)
 
 
 def _ensure_table(ledger: "Ledger") -> None:
@@ -157,12 +197,12 @@ def _recorded_at(conn, seq: int) -> int | None:
 
 def verify_witnessing(ledger: "Ledger", policy: TlogPolicy | None = None) -> WitnessReport:
     """Check signed times and cosignatures of every checkpoint, and the quorum if a policy is given."""
-    from .checkpoints import authority_key, list_checkpoints, note_key_name
+    from .checkpoints import list_checkpoints, note_key_name
 
     report = WitnessReport(policy_set=policy is not None)
     cps = list_checkpoints(ledger)
     try:
-        pub = authority_key(ledger).public_key
+        keys = log_keys(ledger)
     except Exception as e:  # no readable genesis: verify_ledger reports the cause
         report.problems.append((1, f"cannot check checkpoint times: {e}"))
         return report
@@ -173,7 +213,7 @@ def verify_witnessing(ledger: "Ledger", policy: TlogPolicy | None = None) -> Wit
             seq = max(min(cp.size, count), 1)
             where = f"checkpoint #{cp.id} (size {cp.size})"
             try:
-                open_note(cp.note, name, pub)
+                _, pub = open_log_note(ledger, cp.note)
                 ts = find_cosignature(cp.note, name, pub)
             except CheckpointError:
                 continue  # verify_checkpoints reports a note that does not verify
@@ -197,29 +237,20 @@ def verify_witnessing(ledger: "Ledger", policy: TlogPolicy | None = None) -> Wit
         for message in bad:
             report.problems.append((max(min(cp.size, count), 1), f"checkpoint #{cp.id}: {message}"))
     if policy is not None:
-        mine = [log for log in policy.logs if log.public_key == pub]
+        mine = [log for log in policy.logs if log.public_key in keys]
         if policy.logs and not mine:
             report.problems.append((1, "the witness policy does not list this ledger's log key "
-                                       f"({verifier_key(name, pub)})"))
+                                       f"({verifier_key(name, keys[-1])})"))
         elif not cps:
             if policy.quorum != "none":
                 report.problems.append((1, "the witness policy demands a quorum but there is no checkpoint yet"))
         else:
             latest = cps[-1]
-            effective = policy if policy.logs else _with_log(policy, name, pub)
-            report.quorum = check_note(cosigned_note(ledger, latest), effective)
+            report.quorum = check_note(cosigned_note(ledger, latest), effective_policy(ledger, policy))
             if not report.quorum.ok:
                 report.problems.append((max(min(latest.size, count), 1),
                                         f"latest checkpoint #{latest.id} (size {latest.size}): {report.quorum.reason}"))
     return report
-
-
-def _with_log(policy: TlogPolicy, name: str, pub: bytes) -> TlogPolicy:
-    """The policy with this ledger's log key added (a policy may leave the log implicit)."""
-    from .tlog_policy import PolicyLog
-
-    return TlogPolicy(logs=[PolicyLog(verifier_key(name, pub), name, pub)], witnesses=policy.witnesses,
-                      groups=policy.groups, quorum=policy.quorum, text=policy.text)
 
 
 def merge_into(report: "Report", witness_report: WitnessReport) -> None:
@@ -234,10 +265,11 @@ def merge_into(report: "Report", witness_report: WitnessReport) -> None:
 
 def latest_time(ledger: "Ledger", cp: "StoredCheckpoint") -> int | None:
     """The signed time of ``cp`` if its log cosignature verifies, else ``None``."""
-    from .checkpoints import authority_key, note_key_name
+    from .checkpoints import note_key_name
 
     try:
-        return find_cosignature(cp.note, note_key_name(ledger.origin), authority_key(ledger).public_key)
+        _, pub = open_log_note(ledger, cp.note)
+        return find_cosignature(cp.note, note_key_name(ledger.origin), pub)
     except CheckpointError:
         return None
 
