@@ -17,22 +17,19 @@ _ZONE = ZoneInfo("Europe/Copenhagen")
 
 
 def policy_path(settings_file: str | Path = SETTINGS_FILE) -> Path | None:
-    """The policy file named in tilsyn.toml's ``[witness]`` table, or ``None``."""
-    import tomllib
+    """The policy file named in tilsyn.toml's ``[witness]`` table, or ``None`` (the file is read strictly)."""
+    from tilsyn.plugins.manager import PluginError
+
+    from .config import load_config
 
     path = Path(settings_file)
-    if not path.exists():
-        return None
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise LedgerError(f"{path}: not valid TOML: {e}") from None
-    table = data.get("witness")
-    if table is None:
+        config = load_config(path)
+    except PluginError as e:
+        raise LedgerError(str(e)) from None
+    if config.witness is None:
         return None
-    if not isinstance(table, dict) or set(table) - {"policy"} or not isinstance(table.get("policy"), str):
-        raise LedgerError(f"{path}: [witness] takes one key, policy = \"FILE\" (a C2SP tlog-policy file)")
-    return path.parent / table["policy"]
+    return path.parent / config.witness.policy
 
 
 def load_policy(explicit: str | None = None, *, required: bool = False):
