@@ -24,6 +24,7 @@ from . import identity, timefmt
 from .checkpoint import CheckpointError, checkpoint_body, open_note, parse_checkpoint, sign_note
 from .envelope import decode_record, decode_statement, leaf_hash
 from .errors import AuthorizationError, LedgerError, StoreError
+from .heads import STREAM_HEADS
 from .identity import KeyInfo
 from .merkle import verify_consistency
 from .signing import Signer
@@ -114,10 +115,13 @@ def latest_checkpoint(ledger: "Ledger") -> StoredCheckpoint | None:
 
 
 def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
-    """Sign the current tree size and root with the authority's genesis key; store and return it.
+    """Commit to every stream's head, then sign the tree up to that commitment; store and return it.
 
-    ``signer`` must hold the genesis key. If the latest checkpoint already covers the current size,
-    it is returned unchanged (Ed25519 is deterministic: re-signing would give the same note).
+    First a ``ledger.StreamHeads/1`` event is appended (heads.py), then the checkpoint is signed at
+    exactly its seq: so the last leaf under every checkpoint says which event ends each stream, and an
+    evidence bundle can prove it left nothing out. ``signer`` must hold the authority's genesis key. If
+    the latest checkpoint already ends at the ledger's last event, a StreamHeads event, it is returned
+    unchanged (Ed25519 is deterministic: re-signing would give the same note).
     """
     genesis = authority_key(ledger)
     if signer.public_key != genesis.public_key:
@@ -128,19 +132,29 @@ def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
         raise AuthorizationError(f"the authority's genesis key was revoked at seq {genesis.revoked_seq}; "
                                  "it can no longer sign checkpoints")
     _ensure_table(ledger.store)
-    # Under the write lock, so the head cannot move between reading the root and storing the note.
-    with ledger.store.writing() as conn:
+    with ledger.store.reading() as conn:
         head = Store.head(conn)
-        size = head.seq if head else 0
-        ledger.tree.sync_to(conn, size)  # back-fills a tree that lags; refuses one that is ahead
+        last = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+        if last is not None and head is not None:
+            if last.size > head.seq:
+                raise LedgerError(f"checkpoint #{last.id} commits to {last.size} events but the ledger has only "
+                                  f"{head.seq}: the ledger was truncated; run 'tilsyn verify'")
+            ends_in_heads = conn.execute(sa.select(events.c.type).where(events.c.seq == head.seq)).scalar() == STREAM_HEADS
+            if last.size == head.seq and ends_in_heads:
+                return _row(last)
+    size = ledger.append_stream_heads(signer).seq
+    # Under the write lock, so no other checkpoint is stored between reading the last one and ours.
+    with ledger.store.writing() as conn:
+        now = Store.head(conn)
+        ledger.tree.sync_to(conn, now.seq)  # back-fills a tree that lags; refuses one that is ahead
         root = ledger.tree.root(size, conn=conn)
         last = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
         if last is not None:
-            if last.size > size:
+            if last.size > now.seq:
                 raise LedgerError(f"checkpoint #{last.id} commits to {last.size} events but the ledger has only "
-                                  f"{size}: the ledger was truncated; run 'tilsyn verify'")
-            if last.size == size and bytes(last.root) == root:
-                return _row(last)
+                                  f"{now.seq}: the ledger was truncated; run 'tilsyn verify'")
+            if last.size >= size:
+                return _row(last)  # another writer checkpointed this or a later StreamHeads event meanwhile
         body = checkpoint_body(ledger.origin, size, root)
         note = sign_note(body, note_key_name(ledger.origin), signer.private_key)
         # The signed time: the log key's own cosignature/v1 line (see witnessing.py).

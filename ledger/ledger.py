@@ -23,10 +23,13 @@ from . import identity, keys, timefmt
 from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash, make_statement)
 from .errors import AuthorizationError, ConflictError, LedgerError, StoreError, ValidationError
+from .heads import HEADS_STREAM, STREAM_HEADS, Head as StreamHead, HeadsMap, heads_as_of
 from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
+from .origin import check_origin
 from .keys import KeyStore
 from .personal import SubjectVault
 from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
+from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, rules_bytes
 from .signing import SignedStatement, Signer, SigningProcess
 from .store import Head, Store, StoredEvent
 from .tree import LedgerTree
@@ -95,6 +98,13 @@ class Ledger:
         # stream versions it knows are current and need no query (the common case of one writer).
         self._seen_head: Head | None = None
         self._versions: dict[str, int] = {}
+        # The rules in force as last recorded in ``ledger/policy`` (canonical payload bytes) and the seq
+        # folded up to; refreshed with the key registry whenever another writer moved the head.
+        self._rules_recorded: bytes | None = None
+        self._rules_seq = 0
+        # Signers this object has built statements for: when the loaded rules differ from the recorded
+        # ones, the next append's own signer records them (rules.py) — in-process, never stored.
+        self._signers: dict[str, Signer] = {}
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
@@ -130,6 +140,7 @@ class Ledger:
 
         The authority's private key is written to ``keystore``; returns the ledger and its signer.
         """
+        origin = check_origin(origin) if origin is not None else None
         store = Store.connect(url)
         if store.has_schema():
             with store.reading() as conn:
@@ -145,6 +156,7 @@ class Ledger:
         ledger = cls(store, policy, kek)
         private = keys.generate()
         signer = Signer(authority, private)
+        ledger._signers[signer.key_id] = signer  # records the rules in force right after the genesis event
         ledger_id = str(uuid.uuid4())
         payload = {
             "ledger_id": ledger_id,
@@ -224,6 +236,7 @@ class Ledger:
         signer = Signer(actor, private)
         if signer.public_key != info.public_key:
             raise AuthorizationError(f"the key file for {actor!r} does not match the registered key {info.key_id}")
+        self._signers[signer.key_id] = signer
         return signer
 
     def register_key(
@@ -283,6 +296,7 @@ class Ledger:
         """
         if stream_version is None:
             stream_version = self.stream_version(stream) + 1
+        self._signers[signer.key_id] = signer
         stmt = make_statement(stream=stream, stream_version=stream_version, type=type,
                               occurred_at=occurred_at or timefmt.now(), actor=signer.actor,
                               key_id=signer.key_id, payload=payload)
@@ -378,6 +392,7 @@ class Ledger:
             out = self._append_locked(batch, within)
         except BaseException:
             self._seen_head, self._versions = None, {}  # a rolled-back append: trust no cache
+            self._rules_recorded, self._rules_seq = None, 0
             raise
         last = out[-1]
         self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
@@ -393,6 +408,7 @@ class Ledger:
         Yields each batch's events as stored; a failing batch raises and stops the load, with every
         earlier batch committed.
         """
+        self._signers[signer.key_id] = signer
         with SigningProcess(signer) as worker:
             pending = None
             for batch in batches:
@@ -416,29 +432,39 @@ class Ledger:
             raise ValidationError("the signed statement bytes are not in canonical form")
         return SignedStatement(statement, item.data, item.signature)
 
-    def _append_locked(self, batch: list[SignedStatement], within) -> list[Event]:
+    def _append_locked(self, batch: list[SignedStatement], within, heads_signer: Signer | None = None) -> list[Event]:
         with self.store.writing() as conn:
             head = self.store.head(conn)
             fresh = head is not None and head == self._seen_head
             if not fresh:
                 self._versions = {}
                 self._refresh_registry(conn)
+                self._refresh_rules(conn)
+            if head is None and (not batch or batch[0].statement.type != identity.GENESIS):
+                raise ValidationError("an empty ledger must start with its genesis event")
+            rules = self._rules_statement(conn, batch, heads_signer)
+            if rules is not None:
+                # The genesis event comes first of all; everything else is appended under recorded rules.
+                at = 1 if batch and batch[0].statement.type == identity.GENESIS else 0
+                batch = batch[:at] + [rules] + batch[at:]
             # Key events in the batch change the registry as it is folded; work on a copy then, so a
             # failed batch leaves ours untouched. Otherwise the registry is only read (and copying
             # thousands of keys on every append would cost more than the append).
             changes_keys = any(item.statement.type in identity.KEY_EVENT_TYPES for item in batch)
             registry = self._registry.copy() if changes_keys else self._registry
-            if head is None and batch[0].statement.type != identity.GENESIS:
-                raise ValidationError("an empty ledger must start with its genesis event")
             first_version: dict[str, int] = {}
             for item in batch:
                 first_version.setdefault(item.statement.stream, item.statement.stream_version)
+            if heads_signer is not None:
+                first_version.setdefault(HEADS_STREAM, 0)
             unknown = [st for st in first_version if st not in self._versions]
             current_versions = dict(self._versions)
             if unknown:
                 current_versions.update(self.store.stream_versions(conn, unknown))
             for stream, version in first_version.items():
                 current = current_versions[stream]
+                if stream == HEADS_STREAM and heads_signer is not None and version == 0:
+                    continue
                 if current != version - 1:
                     raise ConflictError(stream, version - 1, current)
             seq = head.seq if head else 0
@@ -446,8 +472,18 @@ class Ledger:
             recorded_at = timefmt.now()
             if head and recorded_at < head.recorded_at:
                 recorded_at = head.recorded_at  # ledger time never runs backwards, whatever the clock says
+            if heads_signer is not None:
+                # The map over every record before the StreamHeads event: the stored heads, then this batch.
+                stream_heads = heads_as_of(conn, seq)
+                batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
             rows, out = [], []
             for item in batch:
+                if item is None:
+                    stmt = make_statement(
+                        stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
+                        type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
+                        key_id=heads_signer.key_id, payload=HeadsMap(stream_heads).payload(seq))
+                    item = heads_signer.sign(stmt)
                 s = item.statement
                 seq += 1
                 if s.type == identity.GENESIS:
@@ -468,6 +504,8 @@ class Ledger:
                 rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
                              record_bytes))
                 out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
+                if heads_signer is not None:
+                    stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
                 prev = lh.hex()
             self.store.insert(conn, rows)
             for hook in self._append_hooks:
@@ -475,7 +513,72 @@ class Ledger:
             if within is not None:
                 within(conn, out)
         self._registry = registry
+        if rules is not None:
+            self._rules_recorded = self.policy.rules()[1]
+            self._rules_seq = next(e.seq for e in out if e.type == RULES_IN_FORCE)
         return out
+
+    def _refresh_rules(self, conn) -> None:
+        """Fold ``ledger/policy`` up to the head: the canonical bytes of the last recorded rules."""
+        for seq, record in self.store.stream_records(conn, POLICY_STREAM, self._rules_seq):
+            try:
+                stmt = decode_statement(decode_record(record).statement)
+            except (msgspec.DecodeError, msgspec.ValidationError) as e:
+                raise LedgerError(f"the rules events in this ledger are damaged ({e}); run 'tilsyn verify'") from None
+            self._rules_recorded, self._rules_seq = rules_bytes(stmt.payload), seq
+
+    def _rules_statement(self, conn, batch: list[SignedStatement], extra: Signer | None) -> SignedStatement | None:
+        """A RulesInForce statement if the loaded rules differ from the recorded ones, else ``None``.
+
+        Signed by the first signer of this append (or the checkpoint's signer) who holds an
+        authority-wide role; if none of them does, the append is refused: rules nobody vouched for
+        would make every later event's authorisation an unsigned claim.
+        """
+        payload, data = self.policy.rules()
+        if data == self._rules_recorded:
+            return None
+        candidates = [self._signers.get(item.statement.key_id) for item in batch]
+        if extra is not None:
+            candidates.append(extra)
+        genesis = bool(batch) and batch[0].statement.type == identity.GENESIS
+        for signer in candidates:
+            if signer is None:
+                continue
+            info = self._registry.keys.get(signer.key_id)
+            roles = set(info.roles) if info is not None else (
+                set(batch[0].statement.payload.get("roles", ())) if genesis else set())
+            if not roles & RULES_SIGNERS:
+                continue
+            version = self._versions.get(POLICY_STREAM)
+            if version is None:
+                version = self.store.stream_version(conn, POLICY_STREAM)
+            stmt = make_statement(stream=POLICY_STREAM, stream_version=version + 1, type=RULES_IN_FORCE,
+                                  occurred_at=timefmt.now(), actor=signer.actor, key_id=signer.key_id,
+                                  payload=payload)
+            return signer.sign(stmt)
+        last = f" (last recorded at seq {self._rules_seq})" if self._rules_seq else ""
+        raise ValidationError(
+            "the rules in force (event types, roles, plugin versions) differ from the ones recorded in the ledger"
+            f"{last}; someone with an authority-wide role must append first, so that they are recorded")
+
+    def append_stream_heads(self, signer: Signer) -> Event:
+        """Append a StreamHeads event (heads.py) committing to every stream's last event before it.
+
+        Built and signed under the write lock, so the map is exact for the position it lands at; a
+        checkpoint signed at that event's seq then commits to every stream's head (checkpoints.py).
+        """
+        self._signers[signer.key_id] = signer
+        try:
+            out = self._append_locked([], None, heads_signer=signer)
+        except BaseException:
+            self._seen_head, self._versions = None, {}
+            self._rules_recorded, self._rules_seq = None, 0
+            raise
+        last = out[-1]
+        self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
+        for e in out:
+            self._versions[e.statement.stream] = e.statement.stream_version
+        return last
 
     def add_append_hook(self, hook) -> None:
         """Call ``hook(conn, events)`` inside every append transaction (e.g. to extend the Merkle tree)."""

@@ -15,7 +15,9 @@ from typing import Any, Callable
 import msgspec
 
 from .errors import ValidationError
+from .heads import STREAM_HEADS, StreamHeadsPayload
 from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, ROLE_GRANTED
+from .rules import RULES_IN_FORCE, RULES_SIGNERS, RulesPayload, rules_bytes, rules_payload
 
 SUBJECT_ERASED = "ledger.SubjectErased/1"
 SUBJECTS_STREAM = "ledger/subjects"
@@ -75,10 +77,18 @@ class Policy:
 
     def __init__(self) -> None:
         self.types: dict[str, EventType] = {}
+        # What else the rules in force consist of, recorded with them (rules.py): the plugin layer sets
+        # {"plugins": {name: version}, "standards": {id: version}}.
+        self.components: dict[str, dict[str, str]] = {}
+        self._rules: tuple[dict[str, Any], bytes] | None = None
         for name in (GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED):
             self.register(EventType(name, frozenset({"admin"}), description="key management"))
         self.register(EventType(SUBJECT_ERASED, frozenset({"tilsynsleder", "admin"}), SubjectErased,
                                 description="erasure of a data subject's personal data"))
+        self.register(EventType(RULES_IN_FORCE, RULES_SIGNERS, RulesPayload,
+                                description="the event types, roles and plugin versions in force"))
+        self.register(EventType(STREAM_HEADS, frozenset({"admin"}), StreamHeadsPayload,
+                                description="every stream's last event, committed to by the next checkpoint"))
 
     def register(self, event_type: EventType) -> None:
         """Add an event type; registering one name twice with different rules is an error."""
@@ -86,6 +96,19 @@ class Policy:
         if old is not None and old != event_type:
             raise ValueError(f"event type {event_type.name} is registered twice ({old.owner}, {event_type.owner})")
         self.types[event_type.name] = event_type
+        self._rules = None
+
+    def set_components(self, **components: dict[str, str]) -> None:
+        """Record which plugin and standard versions these rules come from (part of the rules in force)."""
+        self.components = {k: dict(v) for k, v in components.items()}
+        self._rules = None
+
+    def rules(self) -> tuple[dict[str, Any], bytes]:
+        """The RulesInForce payload of this policy and its canonical bytes (cached until it changes)."""
+        if self._rules is None:
+            payload = rules_payload(self)
+            self._rules = (payload, rules_bytes(payload))
+        return self._rules
 
     def get(self, name: str) -> EventType:
         try:

@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from . import identity, timefmt
 from .envelope import GENESIS_PREV, decode_record, decode_statement, encode_record, leaf_hash
 from .errors import AuthorizationError, LedgerError, ValidationError
+from .heads import HeadsTracker
 from .identity import KeyRegistry
 from .policy import Policy
 from .store import Store
@@ -93,6 +94,7 @@ class _Walker:
         self.pubkeys: dict[str, Ed25519PublicKey] = {}
         self.pending_link: int | None = None  # seq N+1 whose incoming link was broken
         self.pending_evident = False  # … and whether that row already showed its own damage
+        self.heads = HeadsTracker()  # every stream's last event, to check each StreamHeads event (heads.py)
 
     def problem(self, seq: int, message: str) -> None:
         if len(self.report.problems) < MAX_PROBLEMS:
@@ -139,6 +141,10 @@ class _Walker:
         for col, value in copies.items():
             if getattr(row, col) != value:
                 self.problem(seq, f"the indexed column {col} ({getattr(row, col)!r}) differs from the signed record ({value!r})")
+        lie = self.heads.check(seq, s.stream, s.type, s.payload)
+        if lie:
+            self.problem(seq, lie)
+        self.heads.add(seq, s.stream, s.stream_version, actual_leaf)
         last = self.stream_versions.get(s.stream, 0)
         if s.stream_version != last + 1:
             self.problem(seq, f"stream {s.stream} jumps from version {last} to {s.stream_version}")
@@ -222,5 +228,5 @@ def verify_ledger(
             progress(done, total)
     report.head_hash = walker.prev_hex if report.events else ""
     report.checked = ["signatures", "prev links", "gap-free seq", "recorded_at order", "indexed columns",
-                      "stream versions", "key validity and roles", "payload schemas"]
+                      "stream versions", "key validity and roles", "payload schemas", "stream heads"]
     return report

@@ -64,6 +64,10 @@ class Plugins:
         policy = Policy()
         for et in self.event_types:
             policy.register(et)
+        # Recorded with the roles as the rules in force (tilsyn.ledger.rules): a replay years later can
+        # say which plugin and standard versions every event was appended under.
+        policy.set_components(plugins=self.versions(),
+                              standards={f"{e.standard.id}@{e.standard.version}": e.plugin for e in self.catalog})
         return policy
 
     def versions(self) -> dict[str, str]:

@@ -26,18 +26,19 @@ def test_create_and_verify(ledger, keystore):
     karen = ledger.signer("Karen", keystore)
     visit(ledger, karen, 3)
     first = create_checkpoint(ledger, ledger.authority_signer)
-    assert first.size == 5
+    # Genesis, the rules in force, Karen's key, three notes — and the StreamHeads event it commits to.
+    assert first.size == 7 and list(ledger.read())[-1].type == "ledger.StreamHeads/1"
     assert first.root == merkle.root([e.record_bytes for e in ledger.read()])
     # The note is a C2SP checkpoint signed with the genesis key under the origin's key name.
     body = parse_checkpoint(open_note(first.note, note_key_name(ledger.origin), ledger.authority_signer.public_key))
-    assert (body.origin, body.size, body.root) == (ledger.origin, 5, first.root)
+    assert (body.origin, body.size, body.root) == (ledger.origin, 7, first.root)
     assert create_checkpoint(ledger, ledger.authority_signer) == first  # nothing new to commit to
     visit(ledger, karen, 4)
     second = create_checkpoint(ledger, ledger.authority_signer)
     assert (second.id, second.size) != (first.id, first.size)
     report = verify_checkpoints(ledger)
     assert report.ok, report.problems
-    assert (report.checkpoints, report.ledger_size, report.latest) == (2, 9, second)
+    assert (report.checkpoints, report.ledger_size, report.latest) == (2, 12, second)
     kernel, cps = verify_all(ledger)
     assert kernel.ok and cps.ok and "checkpoints" in kernel.checked
 
@@ -122,7 +123,7 @@ def test_cli_checkpoint_and_verify(run, ledger, keystore):
     made = run("--as", AUTHORITY, "checkpoint", "--json")
     assert made.exit_code == 0, made.output
     cp = json.loads(made.stdout)
-    assert cp["size"] == 5 and cp["new"] and cp["note"].startswith(ledger.origin + "\n5\n")
+    assert cp["size"] == 7 and cp["new"] and cp["note"].startswith(ledger.origin + "\n7\n")
     again = run("--as", AUTHORITY, "checkpoint")
     assert again.exit_code == 0 and "already covers" in again.stdout
     ok = run("verify", "--json")
@@ -137,10 +138,10 @@ def test_cli_verify_fails_on_a_truncated_ledger(run, ledger, keystore):
     visit(ledger, ledger.signer("Karen", keystore), 3)
     assert run("--as", AUTHORITY, "checkpoint").exit_code == 0
     with ledger.store.engine.begin() as conn:
-        conn.execute(events.delete().where(events.c.seq == 5))
+        conn.execute(events.delete().where(events.c.seq == 7))
         conn.execute(sa.text("DELETE FROM merkle_nodes"))
     result = run("verify")
     assert result.exit_code == 1
-    assert "FAILED at seq 5: checkpoint #1 (size 5)" in result.stderr and "truncated" in result.stderr
+    assert "FAILED at seq 7: checkpoint #1 (size 7)" in result.stderr and "truncated" in result.stderr
     as_json = json.loads(run("verify", "--json").stdout)
     assert not as_json["ok"] and not as_json["checkpoints"]["ok"]

@@ -15,7 +15,8 @@ def karen(ledger, keystore):
 
 def test_init_writes_genesis_and_key(ledger, keystore):
     events = list(ledger.read())
-    assert [e.type for e in events] == ["ledger.Genesis/1", "ledger.KeyRegistered/1"]
+    # The rules in force are recorded right after the genesis event, before anything is judged by them.
+    assert [e.type for e in events] == ["ledger.Genesis/1", "ledger.RulesInForce/1", "ledger.KeyRegistered/1"]
     assert events[0].prev == "0" * 64 and events[1].prev == events[0].leaf_hash.hex()
     info = ledger.registry().active_key("Karen")
     assert info.roles == {"tilsynskonsulent"}
@@ -35,7 +36,7 @@ def test_append_and_read_back_exact_bytes(ledger, keystore):
     again = [x for x in ledger.read(stream="tilbud/T-1")]
     assert len(again) == 1 and again[0].statement_bytes == e.statement_bytes
     assert decode_statement(again[0].statement_bytes).payload == {"n": 3, "text": "Beboerne fortæller"}
-    assert again[0].seq == 3 and again[0].statement.stream_version == 1
+    assert again[0].seq == 4 and again[0].statement.stream_version == 1
 
 
 def test_text_is_nfc_normalised(ledger, keystore):
@@ -121,13 +122,13 @@ def test_signature_is_checked_for_foreign_statements(ledger, keystore):
     foreign = replace(signed, signature=bytes(64), signer_public_key=None)
     with pytest.raises(AuthorizationError, match="does not verify"):
         ledger.append(foreign)
-    assert ledger.append(replace(signed, signer_public_key=None))[0].seq == 3
+    assert ledger.append(replace(signed, signer_public_key=None))[0].seq == 4
 
 
 def test_role_grant_takes_effect(ledger, keystore):
     ledger.grant_role(ledger.authority_signer, "Karen", "tilsynsleder")
     e = ledger.record(karen(ledger, keystore), "tilbud/T-1", "test.Decision/1", {"text": "påbud"})
-    assert e.seq == 4
+    assert e.seq == 5
 
 
 def test_passphrase_protected_keys(ledger, keystore):
@@ -152,7 +153,7 @@ def test_recorded_at_never_decreases_and_verify_is_clean(ledger, keystore):
     assert times == sorted(times)
     report = verify_ledger(ledger.store, ledger.policy)
     assert report.ok, report.problems
-    assert report.events == 22 and report.head_hash == ledger.head().leaf_hash.hex()
+    assert report.events == 23 and report.head_hash == ledger.head().leaf_hash.hex()
 
 
 def test_open_missing_ledger_is_a_clear_error(tmp_path, policy):
