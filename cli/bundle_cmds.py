@@ -14,6 +14,15 @@ from .context import AppContext, pass_app
 from .output import console, emit_json, fail, one_line, writable_file
 
 
+def local_time(canonical: str) -> str:
+    """A canonical UTC timestamp as people here read it: Danish local time, zone shown."""
+    from zoneinfo import ZoneInfo
+
+    from tilsyn.ledger.timefmt import parse_time
+
+    return parse_time(canonical).astimezone(ZoneInfo("Europe/Copenhagen")).strftime("%d-%m-%Y %H:%M:%S %Z")
+
+
 def stream_name(target: str) -> str:
     """``T-1001`` means the tilbud's stream ``tilbud/T-1001``; a name with a slash is a stream already."""
     return target if "/" in target else f"tilbud/{target}"
@@ -28,23 +37,25 @@ def stream_name(target: str) -> str:
 def export(app: AppContext, target: str, out: str, as_json: bool) -> None:
     """Write a self-contained evidence bundle of one tilbud (T-1001) or stream (tilbud/T-1001).
 
-    The bundle holds the events as stored, the key events they depend on, the latest signed
-    checkpoint and an inclusion proof per record. If no checkpoint covers the last event, one is
-    signed when you act as the authority (--as).
+    The bundle holds the stream's events as stored, every key and rules event, and proofs that
+    nothing of them was left out, against a signed checkpoint of the whole ledger. If the latest
+    checkpoint does not cover the whole ledger, one is signed when you act as the authority (--as).
     """
     ledger = app.ledger()
     stream = stream_name(target)
-    data = export_bundle(ledger, stream, app.signer() if app.actor else None)
+    data = export_bundle(ledger, stream, app.signer() if app.actor else None)  # verified before it returns
+    report = verify_bundle(data)
     Path(out).write_bytes(data)
-    report = verify_bundle(data)  # what we hand out must check; cheap next to the export itself
     summary = {"file": out, "stream": stream, "events": report.events, "key_events": report.key_events,
+               "policy_events": report.policy_events, "checkpoint": report.checkpoint_number,
                "checkpoint_size": report.checkpoint_size, "checkpoint_root": report.checkpoint_root,
-               "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+               "signed_at": report.signed_at, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
     if as_json:
         emit_json(summary)
         return
-    console.print(f"Wrote {out}: {stream}, {report.events} events and {report.key_events} key events, "
-                  f"proved against the checkpoint at size {report.checkpoint_size}")
+    console.print(f"Wrote {out}: {stream}, {report.events} events, {report.key_events} key events and "
+                  f"{report.policy_events} rules events, complete as of checkpoint {report.checkpoint_number}, "
+                  f"size {report.checkpoint_size}", markup=False)
     console.print(f"sha256 {summary['sha256']}")
 
 
@@ -64,9 +75,11 @@ def verify_bundle_cmd(file: str, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_dict())
     elif report.ok:
-        console.print(f"ok: {report.stream}: {report.events} events and {report.key_events} key events verified "
-                      f"against the checkpoint of {report.origin} at size {report.checkpoint_size} "
-                      f"(root {report.checkpoint_root})")
+        console.print(one_line(f"ok: {report.stream}: {report.events} events, {report.key_events} key events and "
+                      f"{report.policy_events} rules events verified; complete as of checkpoint "
+                      f"{report.checkpoint_number}, size {report.checkpoint_size}, signed at "
+                      f"{local_time(report.signed_at)} ({report.origin}, root {report.checkpoint_root})"),
+                      markup=False, highlight=False, soft_wrap=True)
     else:
         sys.stderr.write(f"FAILED: {one_line(report.reason)}\n")
         for p in report.problems[1:10]:

@@ -124,7 +124,9 @@ class KeyRegistry:
             raise AuthorizationError(
                 f"key {statement.key_id} of {info.actor!r} was revoked at seq {info.revoked_seq}"
                 + (f" ({info.revoke_reason})" if info.revoke_reason else ""))
-        if required_roles and not (info.roles & required_roles):
+        if not required_roles:  # an event type whose rules name no role may be signed by nobody
+            raise AuthorizationError(f"the rules in force let nobody sign {statement.type} (no role may)")
+        if not (info.roles & required_roles):
             raise AuthorizationError(
                 f"{info.actor!r} lacks the role for {statement.type} "
                 f"(needs {' or '.join(sorted(required_roles))}; has {', '.join(sorted(info.roles)) or 'none'})")

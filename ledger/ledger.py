@@ -394,9 +394,10 @@ class Ledger:
             self._seen_head, self._versions = None, {}  # a rolled-back append: trust no cache
             self._rules_recorded, self._rules_seq = None, 0
             raise
-        last = out[-1]
+        every = self._last_appended
+        last = every[-1]
         self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
-        for e in out:
+        for e in every:
             self._versions[e.statement.stream] = e.statement.stream_version
         return out
 
@@ -476,8 +477,9 @@ class Ledger:
                 # The map over every record before the StreamHeads event: the stored heads, then this batch.
                 stream_heads = heads_as_of(conn, seq)
                 batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
-            rows, out = [], []
+            rows, out, theirs = [], [], []
             for item in batch:
+                ours = item is None or item is rules  # appended by the ledger itself, not the caller
                 if item is None:
                     stmt = make_statement(
                         stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
@@ -504,6 +506,8 @@ class Ledger:
                 rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
                              record_bytes))
                 out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
+                if not ours:
+                    theirs.append(out[-1])
                 if heads_signer is not None:
                     stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
                 prev = lh.hex()
@@ -516,7 +520,8 @@ class Ledger:
         if rules is not None:
             self._rules_recorded = self.policy.rules()[1]
             self._rules_seq = next(e.seq for e in out if e.type == RULES_IN_FORCE)
-        return out
+        self._last_appended = out  # everything this append wrote, the ledger's own events included
+        return theirs if heads_signer is None else out
 
     def _refresh_rules(self, conn) -> None:
         """Fold ``ledger/policy`` up to the head: the canonical bytes of the last recorded rules."""
