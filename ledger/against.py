@@ -12,7 +12,6 @@ first seq whose record differs.
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,8 +71,11 @@ def read_evidence(label: str, data: bytes) -> Evidence:
         return Evidence(label, "receipt", r.note, {r.seq: r.extra} if r.extra is not None else {})
     if text.lstrip().startswith("{"):
         try:
-            doc = json.loads(text)
-            note = doc["checkpoint"]["note"]
+            from .strictjson import loads as strict_loads  # one reading of a bundle, as verify-bundle has
+
+            doc = strict_loads(data)
+            cp = doc["checkpoint"]  # bundle version 2: the note itself; version 1: {"note": …}
+            note = cp if isinstance(cp, str) else cp["note"]
             records = {int(x["seq"]): base64.b64decode(x["record"], validate=True) for x in doc.get("records", [])}
         except (ValueError, KeyError, TypeError) as e:
             raise ValueError(f"{label}: not an evidence bundle with a checkpoint: {e}") from None
