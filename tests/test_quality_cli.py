@@ -634,11 +634,15 @@ def test_10_danish_of_refusals_explain_and_the_demo(tilsyn, tmp_path):
 # 11. The rules are part of verification
 # ---------------------------------------------------------------------------------------------------
 
-def _append_past_the_guards(c: Cli, type_: str, payload: dict, who: str = KAREN):
-    """Append through the kernel API with a valid key, as an insider could: no guard runs."""
+def _append_past_the_guards(c: Cli, type_: str, payload: dict, who: str = KAREN, versions: dict | None = None):
+    """Append through the kernel API with a valid key, as an insider could: no guard runs. ``versions``:
+    plugin versions the appending installation claims (then recorded as the rules in force first)."""
     plugins = default_plugins()
     keystore = KeyStore(c.dir)
-    ledger = Ledger.open(str(c.db), plugins.policy())
+    policy = plugins.policy()
+    if versions is not None:
+        policy.set_components(**dict(policy.components, plugins=versions))
+    ledger = Ledger.open(str(c.db), policy)
     try:
         with ledger:
             signer = ledger.signer(who, keystore)
@@ -683,9 +687,11 @@ def test_11_a_recorded_rule_version_that_differs_is_not_replayed_silently(tilsyn
     _append_past_the_guards(c, "tilsyn.DecisionIssued/1", {
         "kind": "påbud", "criteria": ["2.3"], "reason": "Påbud under ældre regler.", "deadline": "2099-01-01",
         "standard": "kvalitetsmodel-2025", "standard_version": "2025.1", "rule_versions": old}, who=LARS)
+    # The ledger's own record of the rules in force (ledger.RulesInForce/1) outranks a decision's note
+    # of them: the appending installation ran kvalitetsmodel 0.9.0, and the ledger recorded so first.
     seq = _append_past_the_guards(c, "kvalitetsmodel.CriterionAssessed/1", {
         "criterion": "1.1", "verdict": "opfyldt", "reason": named("1.1"),
-        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1"})
+        "standard": "kvalitetsmodel-2025", "standard_version": "2025.1"}, versions=old)
     report = json.loads(c("verify", "--rules", "--json").stdout)["rules"]
     assert report["breaches"] == []  # its guards were not those installed: not judged by them ...
     (skipped,) = [n for n in report["not_replayed"] if n["seq"] == seq]  # ... but said so
