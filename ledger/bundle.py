@@ -122,12 +122,9 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
             raise LedgerError(f"stream {name!r} has no events before checkpoint #{cp.id}; nothing to prove")
         entries.append({"stream": name, "version": h.version, "seq": h.seq, "leaf": h.leaf.hex(),
                         "index": heads_map.index[name], "proof": [_b64(p) for p in heads_map.proof(name)]})
-    note = cp.note
-    try:  # the witness helper's cosigned note, when that module exists: witness lines travel along
-        from .cosignatures import cosigned_note  # type: ignore[import-not-found]
-        note = cosigned_note(ledger, cp)
-    except ImportError:
-        pass
+    from .witnessing import cosigned_note
+
+    note = cosigned_note(ledger, cp)  # the witnesses' cosignature lines travel with the note
     bundle = {
         "format": FORMAT,
         "version": VERSION,

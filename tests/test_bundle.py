@@ -504,3 +504,89 @@ def test_cli_init_refuses_a_bad_origin(tmp_path):
                                       "--authority", AUTHORITY, "--origin", "tilsyn\ufeffledger"])
     assert result.exit_code == 2 and result.stderr.startswith("tilsyn: error: ") and "U+FEFF" in result.stderr
     assert not (tmp_path / "o.db").exists() or "Traceback" not in result.stderr
+
+
+# -- the test vector of docs/evidence-bundle.md ------------------------------------------------
+def worked_example() -> dict:
+    """The docs' complete example bundle, from fixed keys and times (Ed25519 signatures are deterministic).
+
+    Ledger ``tilsyn-ledger/example`` of the authority "Socialtilsyn Øst" (private key bytes 00 01 … 1f):
+    seq 1 genesis, seq 2 the rules in force, seq 3 one note on tilbud/T-1001, seq 4 the StreamHeads event;
+    the checkpoint at size 4 carries the ledger key's cosignature/v1 timestamp.
+    """
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from tilsyn.ledger import Policy, Signer
+    from tilsyn.ledger.envelope import GENESIS_PREV, leaf_hash, make_statement
+    from tilsyn.ledger.heads import Head, HeadsMap
+    from tilsyn.ledger.rules import rules_payload
+    from tests.conftest import Note
+
+    authority = Signer(AUTHORITY, Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    origin = "tilsyn-ledger/example"
+    policy = Policy()
+    policy.register(EventType("test.Note/1", frozenset({"tilsynskonsulent", "admin"}), Note))
+    t = ["2025-01-02T03:04:05.000000Z", "2025-01-02T03:04:05.000001Z", "2025-01-03T09:00:00.000000Z",
+         "2025-01-03T09:00:01.000000Z", "2025-01-03T09:30:00.000000Z"]
+    stmts = [
+        make_statement(stream="ledger/keys", stream_version=1, type=GENESIS, occurred_at=t[0], actor=AUTHORITY,
+                       key_id=authority.key_id,
+                       payload={"ledger_id": "example", "origin": origin, "authority": AUTHORITY,
+                                "key_id": authority.key_id, "public_key": b64(authority.public_key), "roles": ["admin"]}),
+        make_statement(stream="ledger/policy", stream_version=1, type="ledger.RulesInForce/1", occurred_at=t[1],
+                       actor=AUTHORITY, key_id=authority.key_id, payload=rules_payload(policy)),
+        make_statement(stream=STREAM, stream_version=1, type="test.Note/1", occurred_at=t[2], actor=AUTHORITY,
+                       key_id=authority.key_id, payload={"text": "Tilsynsbesøg aftalt"}),
+    ]
+    records, heads, prev = [], {}, GENESIS_PREV
+    for seq, (st, at) in enumerate(zip(stmts, [t[1], t[1], t[3]]), 1):
+        signed = authority.sign(st)
+        raw = encode_record(Record(seq, at, prev, signed.data, signed.signature))
+        records.append(raw)
+        heads[st.stream] = Head(st.stream_version, seq, leaf_hash(raw))
+        prev = leaf_hash(raw).hex()
+    heads_map = HeadsMap(heads)
+    sh = make_statement(stream="ledger/heads", stream_version=1, type="ledger.StreamHeads/1", occurred_at=t[3],
+                        actor=AUTHORITY, key_id=authority.key_id, payload=heads_map.payload(3))
+    signed = authority.sign(sh)
+    records.append(encode_record(Record(4, t[3], prev, signed.data, signed.signature)))
+    root = merkle.root(records)
+    body = checkpoint_body(origin, 4, root)
+    from tilsyn.ledger.witnessing import log_timestamp_line
+
+    note = sign_note(body, origin, authority.private_key)
+    note += log_timestamp_line(body, origin, authority.private_key, timestamp=1735896600)
+    bundle = {
+        "format": "tilsyn-evidence-bundle", "version": 2, "origin": origin, "stream": STREAM,
+        "exported_at": t[4], "checkpoint": note,
+        "heads": [{"stream": s, "version": heads[s].version, "seq": heads[s].seq, "leaf": heads[s].leaf.hex(),
+                   "index": heads_map.index[s], "proof": [b64(p) for p in heads_map.proof(s)]}
+                  for s in heads_map.streams],
+        "records": [{"seq": i + 1, "record": b64(r), "proof": [b64(p) for p in merkle.inclusion_proof(records, i)]}
+                    for i, r in enumerate(records)],
+    }
+    return {"bundle": bundle, "bytes": encode_bundle(bundle), "records": records, "heads_map": heads_map,
+            "heads": heads, "root": root, "note": note, "authority": authority}
+
+
+def test_the_documented_test_vector_is_complete_and_current():
+    from pathlib import Path
+
+    doc = (Path(__file__).parent.parent / "docs" / "evidence-bundle.md").read_text(encoding="utf-8")
+    ex = worked_example()
+    report = verify_bundle(ex["bytes"])
+    assert report.ok, report.problems
+    assert (report.checkpoint_number, report.checkpoint_size, report.signed_at) == (1, 4, "2025-01-03T09:30:00.000000Z")
+    # The whole file, byte for byte, between the markers: an outside verifier can take it from the page.
+    start = doc.index("<!-- test vector: begin -->\n```json\n") + len("<!-- test vector: begin -->\n```json\n")
+    end = doc.index("```\n<!-- test vector: end -->")
+    assert doc[start:end].encode("utf-8") == ex["bytes"]
+    for seq, raw in enumerate(ex["records"], 1):
+        assert raw.decode() in doc, f"record bytes of seq {seq}"
+        assert decode_record(raw).statement.decode() in doc, f"statement bytes of seq {seq}"
+    for stream in ex["heads_map"].streams:
+        from tilsyn.ledger.heads import entry_bytes
+
+        assert repr(entry_bytes(stream, ex["heads"][stream]).decode())[1:-1] in doc, stream
+    assert ex["root"].hex() in doc and ex["heads_map"].root().hex() in doc
+    assert sigstore_check(ex["bytes"], ex["authority"].public_key) == 4
