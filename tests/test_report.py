@@ -392,8 +392,17 @@ def test_the_receipts_travel_with_the_documents_and_verify_without_the_database(
 
 
 def test_the_letter_as_pdf_has_hjemmel_and_klagevejledning(demo):
-    path = write_doc(demo, "letter", TILBUD, str(paabud(demo)[0]), "--pdf", reader=LEADER)
+    seq, _, payload = paabud(demo)
+    path = write_doc(demo, "letter", TILBUD, str(seq), "--pdf", reader=LEADER)
     text = re.sub(r"\s+", " ", pdf_text(path))
+    # the legal texts are printed as they were signed with the decision, or said to be missing — never made up
+    for field, missing in (("hjemmel", "Hjemmel er ikke registreret"),
+                           ("klagevejledning", "Klagevejledning er ikke registreret")):
+        if payload.get(field):
+            assert re.sub(r"\s+", " ", payload[field]) in text, field
+            assert missing not in text
+        else:
+            assert missing in text, field
     assert "Afgørelse om påbud – Bostedet Lærkehøj" in text
     assert "Hjemmel" in text and "Klagevejledning" in text and "Partshøring" in text
     assert "31. januar 2027" in text
