@@ -61,9 +61,15 @@ def export(app: AppContext, target: str, out: str, as_json: bool) -> None:
 
 @click.command("verify-bundle")
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--policy", "policy_file", metavar="FILE", type=click.Path(dir_okay=False),
+              help="A C2SP tlog-policy: the bundle's checkpoint must also carry its witness quorum.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable report.")
-def verify_bundle_cmd(file: str, as_json: bool) -> None:
-    """Check an evidence bundle with no database. Exit 0 if sound, 1 with the reason, 2 if unreadable."""
+def verify_bundle_cmd(file: str, policy_file: str | None, as_json: bool) -> None:
+    """Check an evidence bundle with no database. Exit 0 if sound, 1 with the reason, 2 if unreadable.
+
+    Says what a sound bundle proves: complete as of checkpoint N, size S, signed at a time (Danish local
+    time). With --policy, the checkpoint must also be cosigned by the policy's quorum of witnesses.
+    """
     try:
         data = Path(file).read_bytes()
     except OSError as e:
@@ -72,6 +78,17 @@ def verify_bundle_cmd(file: str, as_json: bool) -> None:
         report = verify_bundle(data)
     except BundleFormatError as e:
         fail(f"{file}: {e}")
+    if policy_file is not None:
+        from tilsyn.ledger.bundle import BundleProblem
+        from tilsyn.ledger.strictjson import loads
+        from tilsyn.ledger.tlog_policy import check_note
+
+        from .witness_config import load_policy
+
+        quorum = check_note(loads(data)["checkpoint"], load_policy(policy_file, required=True))
+        if not quorum.ok:
+            report.problems.append(BundleProblem(None, f"witness policy {policy_file}: {quorum.reason}"))
+        report.checked.append("witness quorum")
     if as_json:
         emit_json(report.to_dict())
     elif report.ok:

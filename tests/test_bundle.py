@@ -590,3 +590,28 @@ def test_the_documented_test_vector_is_complete_and_current():
         assert repr(entry_bytes(stream, ex["heads"][stream]).decode())[1:-1] in doc, stream
     assert ex["root"].hex() in doc and ex["heads_map"].root().hex() in doc
     assert sigstore_check(ex["bytes"], ex["authority"].public_key) == 4
+
+
+def test_cli_verify_bundle_with_a_witness_policy(local, keystore, monkeypatch, tmp_path):
+    from tilsyn.cli.context import AppContext
+    from tilsyn.cli.main import cli
+    from tilsyn.ledger.cosignature import cosigner_vkey as verifier_key
+    from tilsyn.ledger.witnessing import log_vkey
+
+    monkeypatch.setattr(AppContext, "policy", lambda self: local.policy)
+    out = tmp_path / "b.json"
+    out.write_bytes(export_bundle(local, STREAM))
+    witness = verifier_key("ankestyrelsen.example/witness", keys.public_bytes(keys.generate()))
+    policy = tmp_path / "policy.txt"
+    policy.write_text(f"log {log_vkey(local)}\nwitness ank {witness}\nquorum ank\n", encoding="utf-8")
+    runner = CliRunner()
+    missed = runner.invoke(cli, ["verify-bundle", str(out), "--policy", str(policy)])
+    assert missed.exit_code == 1 and "witness policy" in missed.stderr, missed.output
+    alone = tmp_path / "alone.txt"
+    alone.write_text(f"log {log_vkey(local)}\nquorum none\n", encoding="utf-8")
+    ok = runner.invoke(cli, ["verify-bundle", str(out), "--policy", str(alone)])
+    assert ok.exit_code == 0, ok.output
+    broken = tmp_path / "broken.txt"
+    broken.write_text("quorum\n", encoding="utf-8")
+    bad = runner.invoke(cli, ["verify-bundle", str(out), "--policy", str(broken)])
+    assert bad.exit_code == 2 and bad.stderr.startswith("tilsyn: error: ")
