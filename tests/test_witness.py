@@ -395,3 +395,18 @@ def test_verify_against_bad_input(demo, tmp_path):
     (tmp_path / "other.note").write_text(signed(other, "x.example/log", 1, EMPTY_ROOT), encoding="utf-8")
     r = demo("verify", "--against", str(tmp_path / "other.note"))
     assert r.exit_code == 1 and "not signed by this ledger's log key" in r.stderr
+
+
+def test_verify_bundle_demands_the_quorum_of_a_policy(demo, two_witnesses, tmp_path):
+    demo.ok("--as", AUTHORITY, "checkpoint", "--no-witness")
+    demo.ok("export", "T-1001", "--out", str(tmp_path / "unwitnessed.json"))
+    demo.ok("--as", AUTHORITY, "checkpoint")  # the same checkpoint, now cosigned by both
+    demo.ok("export", "T-1001", "--out", str(tmp_path / "witnessed.json"))
+    policy = str(tmp_path / "policy.txt")
+    ok = demo("verify-bundle", str(tmp_path / "witnessed.json"), "--policy", policy)
+    assert ok.exit_code == 0, ok.stderr
+    assert "witness quorum met: ank" in ok.stdout
+    bad = demo("verify-bundle", str(tmp_path / "unwitnessed.json"), "--policy", policy)
+    assert bad.exit_code == 1 and "quorum not met" in bad.stderr
+    # Without a policy the bundle checks as before.
+    assert demo("verify-bundle", str(tmp_path / "unwitnessed.json")).exit_code == 0
