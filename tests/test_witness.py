@@ -405,7 +405,6 @@ def test_verify_bundle_demands_the_quorum_of_a_policy(demo, two_witnesses, tmp_p
     policy = str(tmp_path / "policy.txt")
     ok = demo("verify-bundle", str(tmp_path / "witnessed.json"), "--policy", policy)
     assert ok.exit_code == 0, ok.stderr
-    assert "witness quorum met: ank" in ok.stdout
     bad = demo("verify-bundle", str(tmp_path / "unwitnessed.json"), "--policy", policy)
     assert bad.exit_code == 1 and "quorum not met" in bad.stderr
     # Without a policy the bundle checks as before.
