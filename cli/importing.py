@@ -102,14 +102,22 @@ def batch_items(data: dict[str, Any], default_actor: str | None) -> list[tuple[s
 def import_(app: AppContext, path: Path, as_json: bool) -> None:
     """Record a whole visit from FILE (TOML or JSON): one transaction, all or nothing.
 
-    See docs/import-format.md. Each event may name its own actor; their keys must be in the key home.
+    See docs/import-format.md. One person signs the whole file: the one given by --as, or else the one
+    the file names. A file whose events name anyone else is refused — nobody signs in another's name.
     """
+    from tilsyn.ledger.errors import AuthorizationError
+
     items = batch_items(read_batch(path), app.actor)
+    named = sorted({actor for actor, *_ in items})
+    person = app.actor or (named[0] if len(named) == 1 else None)
+    others = [a for a in named if a != person]
+    if person is None or others:
+        raise AuthorizationError(
+            f"the file names {', '.join(repr(a) for a in others or named)} as actor, but "
+            + (f"it is imported by {person!r}" if person else "one file is signed by one person")
+            + "; each person imports their own events; nothing was recorded")
     ledger = app.ledger()
-    signers = {}
-    for actor, *_ in items:
-        if actor not in signers:
-            signers[actor] = ledger.signer(actor, app.keystore, app.passphrase)
+    signers = {person: ledger.signer(person, app.keystore, app.passphrase)}
     sup = app.supervision()
     events = sup.record_many([(signers[a], t, ty, p, w) for a, t, ty, p, w in items])
     if as_json:
