@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 
-from tilsyn.ledger import KeyStore, Ledger, Policy, Signer
 from tilsyn.ledger.errors import AuthorizationError
+
+if TYPE_CHECKING:  # imported where used: `tilsyn --version` / `--help` must not load the database layers
+    from tilsyn.ledger import KeyStore, Ledger, Policy, Signer
 
 DEFAULT_DB = "tilsyn.db"
 SETTINGS_FILE = "tilsyn.toml"
@@ -35,6 +38,8 @@ class AppContext:
 
     @cached_property
     def keystore(self) -> KeyStore:
+        from tilsyn.ledger.keys import KeyStore
+
         return KeyStore(self.home)
 
     @property
@@ -53,6 +58,8 @@ class AppContext:
 
     def ledger(self) -> Ledger:
         if self._ledger is None:
+            from tilsyn.ledger.ledger import Ledger
+
             self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek(), read_only=reading_only())
         return self._ledger
 

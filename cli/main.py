@@ -14,6 +14,8 @@ import traceback
 
 import click
 
+from tilsyn import __version__
+
 from . import errors
 from .context import DEFAULT_DB, AppContext
 from .output import error_line
@@ -32,6 +34,46 @@ COMMAND_MODULES = {
     "checkpoint": "checkpoint_cmds", "explain": "explain_cmd", "export": "bundle_cmds",
     "verify-bundle": "bundle_cmds", "report": "report", "letter": "letter", "demo": "demo",
     "witness": "witness_cmds", "receipt": "receipt_cmds", "verify-receipt": "receipt_cmds", "publish": "publish_cmd",
+}
+
+# Command name → the first paragraph of its help, for the command list of `tilsyn --help`, so that
+# listing the commands does not import every command module (and with them the database layers).
+# A test checks that `tilsyn --help` reads exactly as it would with every module loaded.
+COMMAND_SUMMARIES = {
+    'assess': 'Assess a marker (til stede / ikke til stede / ikke aktuel) or a criterion (opfyldt / ikke opfyldt).',
+    'check': 'Check INDIKATOR of the regional STANDARD (e.g. regional-1.3) for TILBUD.',
+    'checkpoint': "Sign the current tree size and root with the ledger's log key, store it, and have witnesses cosign it.",
+    'correct': 'Correct the event at SEQ: withdraw it, or replace its content. Nothing is edited.',
+    'decide': 'Issue a decision (påbud, skærpet tilsyn, …) for TILBUD, as a tilsynsleder.',
+    'decision': 'Close a decision: lift it or record that it was fulfilled.',
+    'demo': 'Build a realistic supervision in a fresh SQLite ledger and show status, findings and verify.',
+    'erase': "Erase SUBJECT's personal data by destroying their key (as tilsynsleder or admin).",
+    'explain': 'Show how a decision of TILBUD was reached (default: its most recent decision).',
+    'export': 'Write a self-contained evidence bundle of one tilbud (T-1001) or stream (tilbud/T-1001).',
+    'findings': 'What the rule plugins report for TILBUD (or every tilbud). Findings advise; they never refuse.',
+    'history': 'Every event of TILBUD in order, with who, when, and what corrected what.',
+    'import': 'Record a whole visit from FILE (TOML or JSON): one transaction, all or nothing.',
+    'init': 'Create a new ledger with an authority key (role admin) and its genesis event.',
+    'keys': 'Register, grant, revoke and list the keys of the people who record.',
+    'letter': 'Write the varsel or afgørelse at SEQ of TILBUD as a letter (HTML, or PDF/A with --pdf or a .pdf FILE).',
+    'log': 'List events in seq order.',
+    'monitor': 'Record internal quality monitoring (trin 3) of STANDARD for TILBUD.',
+    'observe': 'Record an observation for MARKER of TILBUD.',
+    'plan': "The tilbud's follow-up plan (opfølgningsplan): rows by priority, revisions, approval, results.",
+    'plugins': 'Installed plugins (standards, event types, rules).',
+    'publish': 'Write the latest checkpoint, tiles and entry bundles (C2SP tlog-tiles) into DIR.',
+    'receipt': 'Write the receipt of event SEQ of TILBUD (T-1001 or tilbud/T-1001): a C2SP tlog-proof.',
+    'report': 'Write the tilsynsrapport about TILBUD (in Danish) as HTML, or as PDF/A with --pdf or a .pdf FILE.',
+    'risk': 'Set the risk colour (risikokategori) of TILBUD; at gul, with the doubt and the widened design.',
+    'standards': 'Quality models, regional standards and plan templates.',
+    'status': 'The current state of TILBUD: verdicts by theme, fornøden kvalitet, risk, decisions, plan, indikatorer.',
+    'subjects': 'Data subjects (citizens, staff …) whose personal data the ledger holds in sealed form.',
+    'tilbud': 'Register and list tilbud (the supervised providers).',
+    'verify': 'Re-check every event from the stored bytes. Exit 0 if sound, 1 naming the first bad seq.',
+    'verify-bundle': 'Check an evidence bundle with no database. Exit 0 if sound, 1 with the reason, 2 if unreadable.',
+    'verify-receipt': 'Check a receipt with no database: log signature, witness quorum, inclusion of the record.',
+    'visit': 'Supervision visits (tilsynsbesøg): start, complete, abort.',
+    'witness': "Run a witness (C2SP tlog-witness) that cosigns another ledger's consistent checkpoints.",
 }
 
 
@@ -53,6 +95,26 @@ class TilsynGroup(click.Group):
             return None
         module = importlib.import_module(f"{__package__}.{module_name}")
         return next((c for c in module.COMMANDS if c.name == name), None)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of ``--help``, as click writes it, from :data:`COMMAND_SUMMARIES`; a command
+        without a summary there is loaded to ask it."""
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            summary = COMMAND_SUMMARIES.get(name)
+            if summary is not None:
+                rows.append((name, click.Command(name, help=summary).get_short_help_str(limit)))
+                continue
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -118,7 +180,7 @@ def _shown(text: str) -> str:
               help="Who is acting; their private key is read from the key home ($TILSYN_ACTOR).")
 @click.option("--home", envvar="TILSYN_HOME", metavar="DIR",
               help="Key home holding private keys ($TILSYN_HOME, default ~/.tilsyn).")
-@click.version_option(package_name="tilsyn-ledger", prog_name="tilsyn")
+@click.version_option(__version__, prog_name="tilsyn")  # a constant: importlib.metadata costs time
 @click.pass_context
 def cli(ctx: click.Context, db: str, actor: str | None, home: str | None) -> None:
     """tilsyn — a tamper-evident ledger for Danish social supervision (socialtilsyn).

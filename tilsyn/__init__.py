@@ -4,3 +4,6 @@ The import root. Its subpackages live in the repository's top-level folders (``l
 ``standards/``, ``plugins/``, ``cli/``), mapped to ``tilsyn.*`` by ``package-dir`` in pyproject.toml;
 this folder holds only the root itself and ``python -m tilsyn``.
 """
+
+__version__ = "0.1.0"
+"""The distribution's version, as in pyproject.toml (a test checks they agree)."""
