@@ -1,14 +1,22 @@
 """``tilsyn demo``: a realistic supervision of an invented døgntilbud, in a fresh SQLite ledger.
 
 Everything goes through the same API as the other commands: keys for a supervisor, a leader and the
-provider's manager; an unannounced visit recorded as one batch (observations from several sources);
-criterion 2.3 failing on marker 2.3.1; risk rød; a påbud with a deadline; a two-priority follow-up
-plan modelled on the example in seed 000, approved and later revised; a regional 1.3 check. Then it
-prints the status, the findings and the verification.
+provider's manager; an approved tilbud with its master data; an unannounced visit recorded as one batch
+(observations from several sources); criterion 2.3 failing on marker 2.3.1; risk rød; then a lawful
+course (issue 13): varsel with a høringsfrist → høringssvar from the tilbudsleder → påbud on that varsel,
+weighing the answer, with hjemmel and the operator's klagevejledning → a two-priority follow-up plan
+modelled on the example in seed 000, approved and later revised → a new visit and assessment showing 2.3
+opfyldt → påbud efterkommet. A regional 1.3 check besides. Then it prints the status, the findings and
+the verification.
+
+The operator's legal settings live in the demo's own ``tilsyn.toml`` (klagevejledning, hjemmel list). They
+invent no law: the klagevejledning names Ankestyrelsen (DOMAIN.md) and the hjemmel names the act seed 002
+refers to, without a paragraph — a real operator replaces both with their own texts.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -19,13 +27,27 @@ from rich.text import Text
 from tilsyn.ledger import KeyStore, Ledger, verify_ledger
 from tilsyn.ledger.checkpoints import create_checkpoint
 from tilsyn.ledger.personal import create_kek_file, load_kek
-from tilsyn.plugins.manager import default_plugins
+from tilsyn.plugins.manager import default_plugins, read_settings
 from tilsyn.standards import events as ev
 from tilsyn.standards.service import Supervision
 
 from .output import console
 
 TILBUD = "T-1001"
+PAABUD_SEQ = 21
+"""Where the demo's påbud lands (README and the demo's hints replay ``--as-of`` it; a test checks it)."""
+SETTINGS = """# Operator settings of the demo (tilsyn.toml). Replace the legal texts with your authority's own.
+[settings]
+"supervision.klagevejledning" = "Afgørelsen kan påklages til Ankestyrelsen."
+"supervision.hjemler_fil" = {hjemler}
+"""
+HJEMLER = """# The demo operator's list of hjemler (shape: plugins/supervision/hjemler.yaml). No paragraph is given:
+# the demo does not invent one. A real operator writes the exact hjemmel their decisions rest on.
+hjemler:
+  - hjemmel: "Lov om socialtilsyn (demo: operatøren angiver den præcise bestemmelse)"
+    afgoerelser: ["påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "ophør af godkendelsen"]
+"""
+HJEMMEL = "Lov om socialtilsyn (demo: operatøren angiver den præcise bestemmelse)"
 AUTHORITY = "Socialtilsyn Øst"
 SUPERVISOR, LEADER, MANAGER = "Karen Holm", "Lone Dahl", "Mette Lund"
 
@@ -40,6 +62,19 @@ REASON_23 = (
 )
 
 
+INDHOLD = ("Tilbuddet skal ophøre med at låse borgernes værelsesdøre, køkkenskabe og fællesarealer, sikre borgernes "
+           "frie adgang til egne ejendele og sikre, at reglerne for magtanvendelse og indberetning efterleves.")
+BEGRUNDELSE = (
+    "Kriterium 2.3 er ikke opfyldt, fordi markør 2.3.1 (pædagogisk praksis forebygger magtanvendelser) ikke er til "
+    "stede: borgere, medarbejdere, fire indberetninger uden opfølgning og de aflåste fysiske rammer viser indgribende "
+    "praksis (tilsynsbesøg B1). Markør 2.3.2 er til stede. Et tilbud skal opfylde alle kvalitetskriterier for at have "
+    "den fornødne kvalitet (kvalitetsmodellen, seed 002); indgrebene i borgernes selvbestemmelse vejer tungest.")
+REASON_23_OPFYLDT = (
+    "Kriteriet er opfyldt. Markør 2.3.1 er til stede: borgerne bekræfter ved interview, at de selv låser deres skabe, "
+    "medarbejderne kan ved interview redegøre for tilgange, der forebygger magtanvendelse, og ved observation var "
+    "fællesarealet åbent. Markør 2.3.2 er til stede: proceduren for indberetning kendes af ledelse og medarbejdere.")
+
+
 def _at(day: str, time: str = "10:00") -> str:
     return f"{day}T{time}:00.000000Z"
 
@@ -47,7 +82,12 @@ def _at(day: str, time: str = "10:00") -> str:
 def run_demo(directory: Path) -> None:
     db = directory / "tilsyn.db"
     keystore = KeyStore(directory)  # the key home: keys/<key id>.pem below it
-    plugins = default_plugins()
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "hjemler.yaml").write_text(HJEMLER, encoding="utf-8")
+    settings_file = directory / "tilsyn.toml"
+    settings_file.write_text(SETTINGS.format(hjemler=json.dumps(str((directory / "hjemler.yaml").resolve()))),
+                             encoding="utf-8")
+    plugins = default_plugins(read_settings(settings_file))
     kek_file = create_kek_file(directory)  # the demo's KEK for personal data (unless $TILSYN_KEK is set)
     kek = load_kek(directory)
     console.rule(Text.assemble(("tilsyn demo", "bold"), ": Bostedet Lærkehøj (døgntilbud)"))
@@ -65,7 +105,9 @@ def run_demo(directory: Path) -> None:
 
         sup.record(k, TILBUD, ev.TILBUD_REGISTERED, {
             "tilbud": TILBUD, "name": "Bostedet Lærkehøj", "tilbud_type": "døgntilbud", "has_board": False,
-            "regional_standards": ["regional-1.3"]}, _at("2026-09-01", "09:00"))
+            "regional_standards": ["regional-1.3"], "status": "godkendt", "godkendt_dato": "2019-05-01",
+            "maalgruppe": "Voksne med udviklingshæmning", "pladser": 12, "afdelinger": ["Lærkehøj", "Engen"],
+            "ejerform": "kommunal", "adresse": "Lærkevej 1, 9999 Eksempelby"}, _at("2026-09-01", "09:00"))
 
         visit = [
             (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"}, "09:00"),
@@ -96,11 +138,22 @@ def run_demo(directory: Path) -> None:
         events = sup.record_many([(k, TILBUD, t, p, _at("2026-09-15", h)) for t, p, h in visit])
         console.print(f"visit B1 recorded as one batch: seq {events[0].seq}–{events[-1].seq}")
 
+        varsel = sup.record(l, TILBUD, ev.VARSEL, {
+            "kind": "påbud", "criteria": ["2.3"], "deadline": "2027-01-31", "hjemmel": HJEMMEL,
+            "indhold": INDHOLD, "reason": BEGRUNDELSE, "hoeringsfrist": "2026-10-06"}, _at("2026-09-22"))
+        console.print(f"varsel of a påbud at seq {varsel.seq}, høringsfrist 2026-10-06")
+        svar = sup.record(m, TILBUD, ev.HOERINGSSVAR, {
+            "varsel": varsel.seq, "text": "Vi anerkender, at skabene har været låst om aftenen. Vi har allerede bestilt "
+                                          "aflåselige skabe til alle borgere og beder om en frist til udgangen af januar."},
+            _at("2026-10-02"))
+        console.print(f"høringssvar from {MANAGER} at seq {svar.seq}")
         decision = sup.record(l, TILBUD, ev.DECISION_ISSUED, {
-            "kind": "påbud", "criteria": ["2.3"], "deadline": "2027-01-31",
-            "reason": "Tilbuddet skal sikre, at der ikke sker indgreb i borgernes selvbestemmelsesret, og at reglerne "
-                      "for magtanvendelse og indberetning efterleves."}, _at("2026-09-22"))
-        console.print(f"påbud issued at seq {decision.seq}, deadline 2027-01-31")
+            "kind": "påbud", "criteria": ["2.3"], "deadline": "2027-01-31", "varsel": varsel.seq,
+            "indhold": INDHOLD, "hjemmel": HJEMMEL, "reason": BEGRUNDELSE,
+            "hoering_afvejning": "Høringssvaret bekræfter forholdene. Den ønskede frist til 31. januar 2027 imødekommes; "
+                                 "at skabe er bestilt, ændrer ikke, at kriteriet i dag ikke er opfyldt."},
+            _at("2026-10-08"))
+        console.print(f"påbud issued at seq {decision.seq} on varsel seq {varsel.seq}, deadline 2027-01-31")
 
         rows = [
             {"item": "P1", "priority": 1, "tema": "2 Sundhed og trivsel",
@@ -121,9 +174,9 @@ def run_demo(directory: Path) -> None:
              "hvem": "Mette Lund (tilbudsleder)", "answers": decision.seq},
         ]
         for row in rows:
-            sup.record(m, TILBUD, ev.PLAN_ITEM_ADDED, row, _at("2026-09-29"))
+            sup.record(m, TILBUD, ev.PLAN_ITEM_ADDED, row, _at("2026-10-12"))
         revision = sup.state(TILBUD).plan_revision
-        sup.record(m, TILBUD, ev.PLAN_APPROVED, {"plan_revision": revision}, _at("2026-09-30"))
+        sup.record(m, TILBUD, ev.PLAN_APPROVED, {"plan_revision": revision}, _at("2026-10-13"))
         console.print(f"follow-up plan with two priorities approved by {MANAGER} (revision {revision})")
         sup.record(m, TILBUD, ev.PLAN_ITEM_REVISED, {
             "item": "P2", "changes": {"slut": "2027-01-15"},
@@ -146,6 +199,33 @@ def run_demo(directory: Path) -> None:
         sup.record(m, TILBUD, ev.MONITORING_COMPLETED, {"standard": "regional-1.3", "date": "2026-10-10"},
                    _at("2026-10-10", "16:00"))
         console.print("regional 1.3: indikator 1 opfyldt; trin 3 (indikator 5–8) overvåget 2026-10-10, indikator 5 ikke opfyldt")
+
+        followup = [
+            (ev.VISIT_STARTED, {"visit": "B2", "kind": "anmeldt"}, "09:00"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
+                              "visit": "B2", "text": "Borgerne fortæller, at de selv låser deres skabe, og at "
+                                                     "fællesarealet er åbent om aftenen."}, "09:30"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "medarbejder", "method": "interview", "visit": "B2",
+                              "text": "Medarbejderne beskriver de pædagogiske tilgange, der forebygger magtanvendelse."},
+             "10:15"),
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "fysiske rammer", "method": "observation", "visit": "B2",
+                              "text": "Fællesarealet var åbent; borgernes skabe har egne nøgler."}, "11:00"),
+            (ev.VISIT_COMPLETED, {"visit": "B2"}, "12:00"),
+            (ev.MARKER_ASSESSED, {"marker": "2.3.1", "verdict": "til stede",
+                                  "reason": "Borgere, medarbejdere og de fysiske rammer viser, at indgrebene er ophørt."},
+             "14:00"),
+            (ev.MARKER_ASSESSED, {"marker": "2.3.2", "verdict": "til stede",
+                                  "reason": "Proceduren for indberetning kendes nu også af medarbejderne."}, "14:05"),
+            (ev.CRITERION_ASSESSED, {"criterion": "2.3", "verdict": "opfyldt", "reason": REASON_23_OPFYLDT}, "14:20"),
+            (ev.RISK, {"colour": "grøn", "criterion": "2.3", "reason": "Kriterium 2.3 er opfyldt ved opfølgningen."},
+             "14:25"),
+        ]
+        events = sup.record_many([(k, TILBUD, t, p, _at("2026-11-24", h)) for t, p, h in followup])
+        console.print(f"follow-up visit B2 and new assessment: seq {events[0].seq}–{events[-1].seq}, 2.3 opfyldt")
+        fulfilled = sup.record(l, TILBUD, ev.DECISION_FULFILLED, {
+            "decision": decision.seq, "reason": "Ny vurdering (seq "
+            f"{events[-2].seq}) viser kriterium 2.3 opfyldt; påbuddet er efterkommet."}, _at("2026-11-26"))
+        console.print(f"påbud seq {decision.seq} efterkommet at seq {fulfilled.seq}")
 
         checkpoint = create_checkpoint(ledger, authority)
         console.print(f"signed checkpoint #{checkpoint.id}: {checkpoint.size} events, root {checkpoint.root.hex()[:16]}…")
@@ -201,7 +281,7 @@ def demo(ctx: click.Context, directory: Path, fresh: bool) -> None:
         console.rule()
     console.print(f"verify: {'ok' if report.ok else 'FAILED'}: {report.events} events; head {report.head_hash}")
     console.print(f"\nTry it yourself:\n  export TILSYN_DB={db} TILSYN_HOME={directory}\n"
-                  f"  tilsyn --as '{SUPERVISOR}' status {TILBUD} --as-of 19   # as the ledger stood when the påbud was issued\n  tilsyn --as '{SUPERVISOR}' explain {TILBUD}   # how the påbud was reached, node by node\n"
+                  f"  tilsyn --as '{SUPERVISOR}' status {TILBUD} --as-of {PAABUD_SEQ}   # as the ledger stood when the påbud was issued\n  tilsyn --as '{SUPERVISOR}' explain {TILBUD}   # how the påbud was reached, node by node\n"
                   f"  tilsyn history {TILBUD}\n  tilsyn verify\n"
                   f"  tilsyn --as '{SUPERVISOR}' observe {TILBUD} 2.3.1 --source pårørende --method trianguleringsinterview "
                   f"--text '…'")

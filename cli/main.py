@@ -29,6 +29,7 @@ COMMAND_MODULES = {
     "tilbud": "recording", "visit": "recording", "observe": "recording", "assess": "recording", "risk": "recording",
     "decide": "recording", "decision": "recording", "plan": "recording", "check": "recording",
     "monitor": "recording", "correct": "recording",
+    "varsel": "recording", "hoering": "recording", "anbefal": "recording",
     "status": "views", "findings": "views", "history": "views",
     "import": "importing", "erase": "subjects", "subjects": "subjects",
     "checkpoint": "checkpoint_cmds", "explain": "explain_cmd", "export": "bundle_cmds",
@@ -90,6 +91,10 @@ class TilsynGroup(click.Group):
         return sorted(COMMAND_MODULES)
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMAND_MODULES:  # Danish letters typed as æ/ø/å: `tilsyn høring` is `tilsyn hoering`
+            from .choices import fold
+
+            name = fold(name)
         module_name = COMMAND_MODULES.get(name)
         if module_name is None:
             return None

@@ -95,13 +95,30 @@ def tilbud() -> None:
 @click.option("--board/--no-board", default=False, show_default=True, help="Whether the tilbud has a board (bestyrelse).")
 @click.option("--regional", "regional", multiple=True, metavar="STANDARD",
               help="A regional quality standard the tilbud is under, e.g. regional-1.3 (repeatable).")
+@click.option("--godkendt", "approved_on", metavar="DATE",
+              help="Already approved (godkendt) on DATE before it came into the ledger; without it: ansøger.")
+@click.option("--maalgruppe", "--målgruppe", "maalgruppe", metavar="TEXT", help="Målgruppe.")
+@click.option("--pladser", type=click.IntRange(min=0), help="Number of places (pladser).")
+@click.option("--lovgrundlag", multiple=True, metavar="TEXT", help="Lovgrundlag/§§ as the operator words it (repeatable).")
+@click.option("--afdeling", "afdelinger", multiple=True, metavar="TEXT", help="An afdeling (repeatable).")
+@click.option("--ejerform", metavar="TEXT", help="Ejerform.")
+@click.option("--adresse", metavar="TEXT", help="Adresse.")
+@click.option("--cvr", metavar="NUMBER", help="CVR number (8 digits).")
 @recording
 @pass_app
-def tilbud_add(app, tilbud_id, name, tilbud_type, board, regional, occurred_at, as_json):
-    """Register TILBUD."""
-    record(app, tilbud_id, ev.TILBUD_REGISTERED,
-           {"tilbud": tilbud_id, "name": name, "tilbud_type": tilbud_type, "has_board": board,
-            "regional_standards": list(regional)}, occurred_at, as_json, f"tilbud {tilbud_id} registered")
+def tilbud_add(app, tilbud_id, name, tilbud_type, board, regional, approved_on, maalgruppe, pladser, lovgrundlag,
+               afdelinger, ejerform, adresse, cvr, occurred_at, as_json):
+    """Register TILBUD with its master data: as ansøger, or as already godkendt (--godkendt DATE).
+
+    Its legal status changes from then on only through decisions (tilsyn varsel / decide).
+    """
+    payload = {"tilbud": tilbud_id, "name": name, "tilbud_type": tilbud_type, "has_board": board,
+               "regional_standards": list(regional), "maalgruppe": maalgruppe, "pladser": pladser,
+               "lovgrundlag": list(lovgrundlag), "afdelinger": list(afdelinger), "ejerform": ejerform,
+               "adresse": adresse, "cvr": cvr.replace(" ", "") if cvr else None,
+               "status": "godkendt" if approved_on else "ansøger", "godkendt_dato": _date(approved_on, "--godkendt")}
+    record(app, tilbud_id, ev.TILBUD_REGISTERED, {k: v for k, v in payload.items() if v not in (None, [])},
+           occurred_at, as_json, f"tilbud {tilbud_id} registered ({payload['status']})")
 
 
 @tilbud.command("list")
@@ -114,7 +131,8 @@ def tilbud_list(app, as_json):
         emit_json(rows)
         return
     for r in rows:
-        console.print(f"{r['tilbud']}  {r['name']}  ({r['tilbud_type']}{', bestyrelse' if r['has_board'] else ''})  seq {r['seq']}")
+        console.print(f"{r['tilbud']}  {r['name']}  ({r['tilbud_type']}{', bestyrelse' if r['has_board'] else ''})  "
+                      f"registreret som {r.get('status', 'ansøger')}  seq {r['seq']}")
     if not rows:
         console.print("(no tilbud)")
 
@@ -191,16 +209,18 @@ def visit_abort(app, tilbud_id, reason, visit_id, occurred_at, as_json):
               help="The interview's form (default for an interview: fysisk, seed 002).")
 @click.option("--instead-of-interview", "instead", type=DanishChoice(ev.INSTEAD_OF_INTERVIEW, INSTEAD_SHOWN),
               help="Why observation or a trianguleringsinterview replaces the borgerinterview.")
+@click.option("--efterfoelgende", "--efterfølgende", "afterwards", is_flag=True,
+              help="Gathered after the named --visit, with its methods and sources (seed 002).")
 @recording
 @pass_app
 def observe(app, tilbud_id, marker, source, method, text, element, visit_id, subject, standard, interview_form,
-            instead, occurred_at, as_json):
+            instead, afterwards, occurred_at, as_json):
     """Record an observation for MARKER of TILBUD."""
     if interview_form is None and method in ("interview", "trianguleringsinterview"):
         interview_form = "fysisk"  # seed 002: «Interview er som udgangspunkt det fysiske interview»
     payload = {"marker": marker, "source": source, "method": method, "text": text, "element": element,
                "visit": visit_id, "subject": subject, "interview_form": interview_form,
-               "instead_of_interview": instead, **_standard(standard)}
+               "instead_of_interview": instead, "efterfoelgende": True if afterwards else None, **_standard(standard)}
     record(app, tilbud_id, ev.OBSERVATION, {k: v for k, v in payload.items() if v is not None}, occurred_at, as_json,
            f"observation for marker {marker}")
 
@@ -318,31 +338,133 @@ def assess_oekonomi(app, tilbud_id, verdict, reason, subject, occurred_at, as_js
            occurred_at, as_json, f"økonomi: {verdict}")
 
 
-# -- decisions ----------------------------------------------------------------------------------
+# -- decisions (legal, issue 13) ---------------------------------------------------------------
+KIND_SHOWN = ("påbud", "skærpet-tilsyn", "skærpet-tilsyn-med-påbud", "godkendelse", "godkendelse-med-vilkår",
+              "afslag", "ophør")
+
+
+def _kind_argument(f):
+    return click.argument("kind", metavar="KIND", type=DanishChoice(ev.DECISION_KINDS, KIND_SHOWN))(f)
+
+
 @click.command()
 @click.argument("tilbud_id", metavar="TILBUD")
-@click.argument("kind", metavar="KIND", type=DanishChoice(ev.DECISION_KINDS, (
-    "påbud", "skærpet-tilsyn", "skærpet-tilsyn-med-påbud", "godkendelse-med-vilkår", "afslag", "ophør")))
+@_kind_argument
 @click.option("--criterion", "criteria", multiple=True, required=True, metavar="ID",
-              help="A criterion the decision rests on (repeatable).")
-@click.option("--deadline", metavar="DATE", help="Deadline (required for a påbud).")
-@click.option("--reason", required=True, help="The reasons for the decision.")
+              help="A criterion the intended decision rests on (repeatable).")
+@click.option("--indhold", required=True, help="What the tilbud would have to do (or the vilkår).")
+@click.option("--deadline", metavar="DATE", help="The intended frist.")
+@click.option("--hjemmel", required=True, help="The legal basis (from the operator's hjemmel list, if one is set).")
+@click.option("--reason", "--begrundelse", "reason", required=True,
+              help="The intended begrundelse: the criteria and markers it rests on, the rules, the main considerations.")
+@click.option("--hoeringsfrist", "--høringsfrist", "hoeringsfrist", required=True, metavar="DATE",
+              help="Until when the tilbud may answer (høringsfrist).")
 @recording
 @pass_app
-def decide(app, tilbud_id, kind, criteria, deadline, reason, occurred_at, as_json):
-    """Issue a decision (påbud, skærpet tilsyn, …) for TILBUD, as a tilsynsleder.
-
-    KIND: påbud, skærpet-tilsyn, skærpet-tilsyn-med-påbud, godkendelse-med-vilkår, afslag, ophør.
-    """
-    payload = {"kind": kind, "criteria": list(criteria), "reason": reason}
+def varsel(app, tilbud_id, kind, criteria, indhold, deadline, hjemmel, reason, hoeringsfrist, occurred_at, as_json):
+    """Give TILBUD notice (varsel) of an intended decision and hear it (partshøring), as a tilsynsleder."""
+    payload = {"kind": kind, "criteria": list(criteria), "indhold": indhold, "hjemmel": hjemmel, "reason": reason,
+               "hoeringsfrist": _date(hoeringsfrist, "--hoeringsfrist")}
     if deadline:
         payload["deadline"] = _date(deadline, "--deadline")
-    record(app, tilbud_id, ev.DECISION_ISSUED, payload, occurred_at, as_json, f"{kind} issued")
+    record(app, tilbud_id, ev.VARSEL, payload, occurred_at, as_json,
+           f"varsel om {kind}, høringsfrist {payload['hoeringsfrist']}")
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("varsel_seq", metavar="VARSEL-SEQ", type=int)
+@click.option("--text", required=True, help="The høringssvar.")
+@click.option("--paa-vegne-af", "--på-vegne-af", "on_behalf", is_flag=True,
+              help="Recorded by the tilsyn on the tilbud's behalf (e.g. an answer given by phone or letter).")
+@recording
+@pass_app
+def hoering(app, tilbud_id, varsel_seq, text, on_behalf, occurred_at, as_json):
+    """Record the tilbud's høringssvar to the varsel at VARSEL-SEQ."""
+    payload = {"varsel": varsel_seq, "text": text, **({"on_behalf": True} if on_behalf else {})}
+    record(app, tilbud_id, ev.HOERINGSSVAR, payload, occurred_at, as_json, f"høringssvar til varsel seq {varsel_seq}")
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@_kind_argument
+@click.option("--criterion", "criteria", multiple=True, metavar="ID",
+              help="A criterion the decision rests on (repeatable; default: the varsel's).")
+@click.option("--indhold", help="What the tilbud must do, or the vilkår (default: the varsel's).")
+@click.option("--deadline", metavar="DATE", help="The frist (required for a påbud; default: the varsel's).")
+@click.option("--hjemmel", help="The legal basis (default: the varsel's).")
+@click.option("--reason", "--begrundelse", "reason", required=True,
+              help="The begrundelse (fvl § 24): the criteria and markers it rests on, the rules, the main considerations.")
+@click.option("--varsel", "varsel_seq", metavar="SEQ", type=int, help="The varsel the tilbud was heard on.")
+@click.option("--uden-partshoering", "--uden-partshøring", "without", metavar="REASON",
+              help="Decided without partshøring: why it could not wait (shown as a finding).")
+@click.option("--hoering-afvejning", "--høring-afvejning", "weighing", metavar="TEXT",
+              help="How the høringssvar was weighed (required when there is one).")
+@click.option("--frist-begrundelse", "frist_reason", metavar="TEXT",
+              help="Why the frist is shorter than the reasonable minimum (setting supervision.frist_min_dage).")
+@recording
+@pass_app
+def decide(app, tilbud_id, kind, criteria, indhold, deadline, hjemmel, reason, varsel_seq, without, weighing,
+           frist_reason, occurred_at, as_json):
+    """Issue a decision for TILBUD, as a tilsynsleder.
+
+    KIND for an ansøger: godkendelse, godkendelse-med-vilkår, afslag; for an approved tilbud: påbud,
+    skærpet-tilsyn, skærpet-tilsyn-med-påbud, ophør. The klagevejledning is the operator's text from
+    tilsyn.toml ("supervision.klagevejledning").
+    """
+    heard = app.supervision().state(tilbud_id).varsel(varsel_seq) if varsel_seq is not None else None
+    payload: dict[str, Any] = {"kind": kind, "reason": reason,
+                               "criteria": list(criteria) or (list(heard.criteria) if heard else []),
+                               "indhold": indhold or (heard.indhold if heard else None),
+                               "hjemmel": hjemmel or (heard.hjemmel if heard else None),
+                               "deadline": _date(deadline, "--deadline") or (heard.deadline if heard else None),
+                               "varsel": varsel_seq, "uden_partshoering": without, "hoering_afvejning": weighing,
+                               "frist_begrundelse": frist_reason}
+    record(app, tilbud_id, ev.DECISION_ISSUED, {k: v for k, v in payload.items() if v is not None}, occurred_at,
+           as_json, f"{kind} issued")
 
 
 @click.group()
 def decision() -> None:
-    """Close a decision: lift it or record that it was fulfilled."""
+    """Follow a decision up: extend its frist, confirm it after genoptagelse, lift it, or record it fulfilled."""
+
+
+@decision.command("extend")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("decision_seq", metavar="DECISION-SEQ", type=int)
+@click.option("--deadline", required=True, metavar="DATE", help="The new frist.")
+@click.option("--reason", required=True, help="Why the frist is extended.")
+@recording
+@pass_app
+def decision_extend(app, tilbud_id, decision_seq, deadline, reason, occurred_at, as_json):
+    """Extend the frist of the decision at DECISION-SEQ (tilsynsleder only)."""
+    record(app, tilbud_id, ev.DECISION_EXTENDED, {"decision": decision_seq, "deadline": _date(deadline, "--deadline"),
+                                                  "reason": reason}, occurred_at, as_json,
+           f"frist for decision {decision_seq} extended to {deadline}")
+
+
+@decision.command("confirm")
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.argument("decision_seq", metavar="DECISION-SEQ", type=int)
+@click.option("--reason", required=True, help="Why the decision stands although its basis was corrected.")
+@recording
+@pass_app
+def decision_confirm(app, tilbud_id, decision_seq, reason, occurred_at, as_json):
+    """Genoptagelse considered: the decision at DECISION-SEQ stands (fastholdt) after its basis changed."""
+    record(app, tilbud_id, ev.DECISION_CONFIRMED, {"decision": decision_seq, "reason": reason}, occurred_at, as_json,
+           f"decision {decision_seq} confirmed")
+
+
+@click.command()
+@click.argument("tilbud_id", metavar="TILBUD")
+@click.option("--criterion", required=True, metavar="ID", help="The criterion the recommendation concerns.")
+@click.option("--text", required=True, help="The recommendation (anbefaling).")
+@recording
+@pass_app
+def anbefal(app, tilbud_id, criterion, text, occurred_at, as_json):
+    """Record a recommendation (anbefaling) to TILBUD; plan rows may answer it (plan add --answers SEQ)."""
+    record(app, tilbud_id, ev.ANBEFALING, {"criterion": criterion, "text": text}, occurred_at, as_json,
+           f"anbefaling for kriterium {criterion}")
 
 
 @decision.command("lift")
@@ -516,4 +638,5 @@ def correct(app, tilbud_id, seq, reason, replacement, occurred_at, as_json):
     record(app, tilbud_id, ev.CORRECTION, payload, occurred_at, as_json, f"correction of seq {seq}")
 
 
-COMMANDS = [tilbud, visit, observe, assess, risk, decide, decision, plan, check, monitor, correct]
+COMMANDS = [tilbud, visit, observe, assess, risk, varsel, hoering, decide, decision, anbefal, plan, check, monitor,
+            correct]

@@ -50,6 +50,7 @@ def _print_status(s: dict, findings) -> None:
                          f"{' · bestyrelse' if s['has_board'] else ''} · as of seq {s['as_of_seq']}"
                          f" ({local_time(s['as_of_recorded_at'])}) · {s['quality_model']}")
     console.print(head)
+    _print_legal_status(s)
     fk_text = {True: Text("ja", style="green"), False: Text("nej", style="red"), None: Text("ikke afgjort", style="yellow")}
     line = Text("Fornøden kvalitet: ") + fk_text[fk["value"]]
     if fk["held_back_by"]:
@@ -99,9 +100,14 @@ def _print_status(s: dict, findings) -> None:
     if s["visits"]:
         console.print("Besøg: " + "; ".join(f"{v['visit']} {v['kind']} {v['status']} (seq {v['seq']})" for v in s["visits"]))
     for d in s["decisions"]:
-        console.print(Text.assemble(("Afgørelse ", "bold"), f"seq {d['seq']}: {d['kind']} · kriterier {', '.join(d['criteria'])}"
-                                    f" · frist {d['deadline'] or '–'} · ", (d["status"], "red" if d["status"] == "åben" else "green"),
-                                    f" · {d['actor']}"))
+        _print_decision(d)
+    for v in s["legal"]["varsler"]:
+        if v["decided_seq"] is None:
+            console.print(Text.assemble(("Varsel ", "bold"), f"seq {v['seq']}: {v['kind']} · kriterier "
+                                        f"{', '.join(v['criteria'])} · høringsfrist {v['hoeringsfrist']} · "
+                                        f"{len(v['svar'])} høringssvar · {v['actor']}"))
+    for a in s["legal"]["anbefalinger"]:
+        console.print(Text.assemble(("Anbefaling ", "bold"), f"seq {a['seq']} · kriterium {a['criterion']}: {a['text']}"))
     plan = s["plan"]
     if plan["items"]:
         approved = Text("godkendt", style="green") if plan["approved"] else Text("ikke godkendt", style="red")
@@ -121,6 +127,47 @@ def _print_status(s: dict, findings) -> None:
                 cells += Text(f"{ind['number']} ") + coloured(ind["status"]) + Text("  ")
             console.print(cells)
     _print_findings(findings)
+
+
+# -- legal (issue 13) ---------------------------------------------------------------------------------
+MASTER_LABELS = {"maalgruppe": "målgruppe", "pladser": "pladser", "lovgrundlag": "lovgrundlag",
+                 "afdelinger": "afdelinger", "ejerform": "ejerform", "adresse": "adresse", "cvr": "CVR"}
+
+
+def _print_legal_status(s: dict) -> None:
+    legal = s["legal"]
+    line = Text("Status: ") + Text(legal["status"], style="bold")
+    if legal["godkendt_dato"]:
+        line += Text(f" (registreret som godkendt {legal['godkendt_dato']})")
+    master = legal["master"]
+    if master:
+        shown = [f"{MASTER_LABELS.get(k, k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in master.items()]
+        line += Text(" · " + " · ".join(shown))
+    console.print(line)
+
+
+def _print_decision(d: dict) -> None:
+    colour = "red" if d["status"] == "åben" else "green"
+    console.print(Text.assemble(("Afgørelse ", "bold"), f"seq {d['seq']}: {d['kind']} · kriterier {', '.join(d['criteria'])}"
+                                f" · frist {d.get('frist') or d['deadline'] or '–'} · ", (d["status"], colour),
+                                f" · {d['actor']}"))
+    for x in d.get("extensions", []):
+        console.print(f"  frist forlænget (seq {x['seq']}, {x['actor']}): {x['previous'] or '–'} → {x['deadline']}: {x['reason']}")
+    if d.get("indhold"):
+        console.print(Text("  indhold: ") + Text(d["indhold"]))
+    if d.get("hjemmel"):
+        console.print(Text("  hjemmel: ") + Text(d["hjemmel"]))
+    v = d.get("varsel")
+    if v:
+        svar = "; ".join(f"seq {h['seq']} {h['actor']}{' (på tilbuddets vegne)' if h['on_behalf'] else ''}"
+                         for h in v["svar"]) or "intet høringssvar"
+        console.print(Text(f"  høring: varsel seq {v['seq']}, høringsfrist {v['hoeringsfrist']}; høringssvar: {svar}"))
+        if d.get("hoering_afvejning"):
+            console.print(Text("  afvejning: ") + Text(d["hoering_afvejning"]))
+    elif d.get("uden_partshoering"):
+        console.print(Text("  uden partshøring: ", style="yellow") + Text(d["uden_partshoering"]))
+    if d.get("klagevejledning"):
+        console.print(Text("  klagevejledning: ") + Text(d["klagevejledning"]))
 
 
 def _print_findings(findings) -> None:
@@ -188,9 +235,10 @@ def _revealed(sup, event) -> dict:
 
 def _describe(p: dict) -> str:
     keys = ("marker", "criterion", "verdict", "colour", "kind", "criteria", "deadline", "item", "priority", "indikator",
-            "visit", "corrects", "decision", "date", "name", "source", "method", "elements", "interview_form")
+            "visit", "corrects", "decision", "date", "name", "source", "method", "elements", "interview_form",
+            "varsel", "hoeringsfrist", "status", "godkendt_dato")  # legal (issue 13)
     parts = [f"{k}={','.join(p[k]) if isinstance(p[k], list) else p[k]}" for k in keys if p.get(k) not in (None, [], "")]
-    text = p.get("reason") or p.get("text") or p.get("doubt") or p.get("emne") or p.get("resultat") or ""
+    text = p.get("indhold") or p.get("reason") or p.get("text") or p.get("doubt") or p.get("emne") or p.get("resultat") or ""
     if text and not text.startswith("«"):  # placeholders for personal data come quoted already
         text = f"«{text[:60]}»"
     return " ".join(parts) + (f" {text}" if text else "")

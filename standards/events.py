@@ -45,16 +45,16 @@ VISIT_KINDS = ("anmeldt", "uanmeldt")
 MARKER_VERDICTS = ("til stede", "ikke til stede", "ikke aktuel")
 CRITERION_VERDICTS = ("opfyldt", "ikke opfyldt")
 RISK_COLOURS = ("grøn", "gul", "rød")
-DECISION_KINDS = ("påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse med vilkår", "afslag",
-                  "ophør af godkendelsen")
+DECISION_KINDS = ("påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse", "godkendelse med vilkår",
+                  "afslag", "ophør af godkendelsen")
 ORDER_KINDS = ("påbud", "skærpet tilsyn med påbud")
 """Decisions that order the tilbud to fix something by a deadline."""
 
 MarkerVerdict = Literal["til stede", "ikke til stede", "ikke aktuel"]
 CriterionVerdict = Literal["opfyldt", "ikke opfyldt"]
 RiskColour = Literal["grøn", "gul", "rød"]
-DecisionKind = Literal["påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse med vilkår", "afslag",
-                       "ophør af godkendelsen"]
+DecisionKind = Literal["påbud", "skærpet tilsyn", "skærpet tilsyn med påbud", "godkendelse", "godkendelse med vilkår",
+                       "afslag", "ophør af godkendelsen"]
 
 
 class Payload(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
@@ -69,6 +69,18 @@ class TilbudRegistered(Payload):
     tilbud_type: TilbudType
     has_board: bool
     regional_standards: list[str] = []
+    # -- legal (issue 13): master data a tilsyn keeps (optional where unknown) and the status at registration.
+    # A tilbud is registered as *ansøger* (a new application) or, if it was approved before it came into the
+    # ledger, as *godkendt* with the date; from then on its status changes only through decisions.
+    maalgruppe: Text | None = None
+    pladser: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    lovgrundlag: list[Text] = []
+    afdelinger: list[Text] = []
+    ejerform: Text | None = None
+    adresse: Text | None = None
+    cvr: Annotated[str, msgspec.Meta(pattern=r"^\d{8}$")] | None = None
+    status: Literal["ansøger", "godkendt"] = "ansøger"
+    godkendt_dato: Date | None = None
 
 
 class VisitStarted(Payload):
@@ -108,6 +120,8 @@ class ObservationRecorded(StandardRef):
     element: Id | None = None
     visit: Id | None = None
     subject: Id | None = None
+    efterfoelgende: bool = False
+    """Gathered after the named visit, with its methods and sources (seed 002), not on it."""
     # Borgerperspektivet (seed 002): the form of an interview, and why the borgerinterview was replaced.
     interview_form: InterviewForm | None = None
     instead_of_interview: InsteadOfInterview | None = None
@@ -152,6 +166,15 @@ class DecisionIssued(StandardRef):
     reason: Text
     deadline: Date | None = None
     rule_versions: dict[str, str] = {}
+    # -- legal (issue 13): what a written decision must say (forvaltningsloven §§ 19, 22–25). ``reason`` is
+    # the begrundelse; ``klagevejledning`` is the text given, copied from the operator's settings.
+    indhold: Text | None = None
+    hjemmel: Text | None = None
+    varsel: int | None = None
+    uden_partshoering: Text | None = None
+    hoering_afvejning: Text | None = None
+    klagevejledning: Text | None = None
+    frist_begrundelse: Text | None = None
 
 
 class DecisionLifted(Payload):
@@ -166,6 +189,49 @@ class DecisionFulfilled(Payload):
 
     decision: int
     reason: Text
+
+
+# -- legal (issue 13): partshøring, follow-up owned by the tilsyn, anbefalinger ---------------------------
+class VarselGiven(StandardRef):
+    """*Varsel*: notice of an intended decision, heard before it is made (partshøring, fvl § 19)."""
+
+    kind: DecisionKind
+    criteria: list[Id]
+    indhold: Text
+    hjemmel: Text
+    reason: Text
+    hoeringsfrist: Date
+    deadline: Date | None = None
+
+
+class HoeringssvarReceived(Payload):
+    """*Høringssvar*: the tilbud's answer to a varsel (``on_behalf``: recorded by the tilsyn for it)."""
+
+    varsel: int
+    text: Text
+    on_behalf: bool = False
+
+
+class DecisionExtended(Payload):
+    """*Frist forlænget* by the tilsynsleder."""
+
+    decision: int
+    deadline: Date
+    reason: Text
+
+
+class DecisionConfirmed(Payload):
+    """*Afgørelse fastholdt*: genoptagelse considered after its basis changed; the decision stands."""
+
+    decision: int
+    reason: Text
+
+
+class AnbefalingGiven(Payload):
+    """*Anbefaling*: a recommendation of the tilsyn for one criterion, answerable by plan rows."""
+
+    criterion: Id
+    text: Text
 
 
 PLAN_FIELDS = ("tema", "emne", "maal", "hvad", "hvordan", "start", "slut", "dokumentation", "hvem")
@@ -265,6 +331,14 @@ PLAN_RESULT = "opfoelgningsplan.ResultRecorded/1"
 INDIKATOR_CHECKED = "regional.IndikatorChecked/1"
 MONITORING_COMPLETED = "regional.MonitoringCompleted/1"
 CORRECTION = "tilsyn.Correction/1"
+VARSEL = "tilsyn.VarselGiven/1"
+HOERINGSSVAR = "tilsyn.Hoeringssvar/1"
+DECISION_EXTENDED = "tilsyn.DecisionExtended/1"
+DECISION_CONFIRMED = "tilsyn.DecisionConfirmed/1"
+ANBEFALING = "tilsyn.AnbefalingGiven/1"
+LEGAL_PAYLOAD_TYPES: dict[str, type[Payload]] = {
+    VARSEL: VarselGiven, HOERINGSSVAR: HoeringssvarReceived, DECISION_EXTENDED: DecisionExtended,
+    DECISION_CONFIRMED: DecisionConfirmed, ANBEFALING: AnbefalingGiven}
 
 # -- quality (issue 14): økonomi and the widened investigation design --------------------------------------
 
@@ -317,7 +391,7 @@ PAYLOAD_TYPES: dict[str, type[Payload]] = {
     DECISION_LIFTED: DecisionLifted, DECISION_FULFILLED: DecisionFulfilled, PLAN_ITEM_ADDED: PlanItemAdded,
     PLAN_ITEM_REVISED: PlanItemRevised, PLAN_APPROVED: PlanApproved, PLAN_RESULT: PlanResultRecorded,
     INDIKATOR_CHECKED: IndikatorChecked, MONITORING_COMPLETED: MonitoringCompleted, CORRECTION: Correction,
-    **QUALITY_PAYLOAD_TYPES,
+    **QUALITY_PAYLOAD_TYPES, **LEGAL_PAYLOAD_TYPES,
 }
 
 

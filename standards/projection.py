@@ -15,8 +15,9 @@ from typing import Any, Iterable
 import msgspec
 
 from . import events as ev
+from . import legal
 
-PROJECTION_VERSION = 3
+PROJECTION_VERSION = 4
 """Bump when the fold changes, so stale snapshots are ignored."""
 
 
@@ -72,9 +73,55 @@ class Decision(Provenance, kw_only=True):
     standard_version: str = ""
     rule_versions: dict[str, str] = {}
     basis: dict[str, int] = {}  # criterion id → seq of the verdict in force when decided
-    status: str = "åben"  # åben / ophævet / efterkommet
+    status: str = "åben"  # åben / truffet (status-only kinds) / ophævet / efterkommet
     closed_seq: int | None = None
     closed_reason: str | None = None
+    # -- legal (issue 13)
+    indhold: str | None = None
+    hjemmel: str | None = None
+    varsel: int | None = None
+    uden_partshoering: str | None = None
+    hoering_afvejning: str | None = None
+    klagevejledning: str | None = None
+    frist_begrundelse: str | None = None
+    extensions: list["Extension"] = []
+    confirmations: list[int] = []  # seqs of DecisionConfirmed (genoptagelse considered, decision stands)
+    fulfil_basis: dict[str, int] = {}  # criterion id → seq of the opfyldt verdict it was fulfilled on
+
+
+# -- legal (issue 13): varsel, høringssvar, frist extensions, anbefalinger -----------------------------------
+class Extension(Provenance, kw_only=True):
+    """*Frist forlænget*: the new frist, the one it replaced, and why."""
+
+    deadline: str
+    previous: str | None
+    reason: str
+
+
+class Hoeringssvar(Provenance, kw_only=True):
+    text: str
+    on_behalf: bool = False
+
+
+class Varsel(Provenance, kw_only=True):
+    """*Varsel* of an intended decision, with its høringsfrist and the høringssvar received."""
+
+    kind: str
+    criteria: list[str]
+    indhold: str
+    hjemmel: str
+    reason: str
+    hoeringsfrist: str
+    deadline: str | None = None
+    standard: str = ""
+    standard_version: str = ""
+    svar: list[Hoeringssvar] = []
+
+
+class Anbefaling(Provenance, kw_only=True):
+    criterion: str
+    text: str
+# -- end legal ---------------------------------------------------------------------------------------------
 
 
 class PlanRevision(Provenance, kw_only=True):
@@ -163,6 +210,13 @@ class TilbudState(msgspec.Struct, kw_only=True):
     corrections: list[CorrectionNote] = []
     withdrawn: dict[int, int] = {}  # seq withdrawn → seq of the correction that withdrew it
     oekonomi: list[Assessment] = []  # quality: temaet økonomi, outside the model (seed 002)
+    # legal (issue 13): master data, the status at registration, varsler and anbefalinger
+    master: dict[str, Any] = {}
+    registered_status: str = "ansøger"
+    godkendt_dato: str | None = None
+    registered_at: str = ""
+    varsler: list[Varsel] = []
+    anbefalinger: list[Anbefaling] = []
     widenings: list[Widening] = []   # quality: widened investigation design while gul
 
     # -- derived views (never stored) --------------------------------------------------------
@@ -208,6 +262,37 @@ class TilbudState(msgspec.Struct, kw_only=True):
 
     def open_decisions(self) -> list[Decision]:
         return [d for d in self.live_decisions() if d.status == "åben"]
+
+    # -- legal (issue 13) ----------------------------------------------------------------------
+    def legal_status(self) -> str:
+        """*ansøger* / *godkendt* / *godkendt med vilkår* / *afslået* / *ophørt*, from the live decisions."""
+        return legal.status_after(self.registered_status, self.live_decisions())
+
+    def frist(self, d: Decision) -> str | None:
+        """A decision's frist now: the last live extension's, else the one it was issued with."""
+        live = [x for x in d.extensions if self.live(x.seq)]
+        return live[-1].deadline if live else d.deadline
+
+    def live_varsler(self) -> list[Varsel]:
+        return [v for v in self.varsler if self.live(v.seq)]
+
+    def varsel(self, seq: int) -> Varsel | None:
+        return next((v for v in self.live_varsler() if v.seq == seq), None)
+
+    def live_svar(self, v: Varsel) -> list[Hoeringssvar]:
+        return [h for h in v.svar if self.live(h.seq)]
+
+    def decision_of_varsel(self, seq: int) -> Decision | None:
+        """The live decision made on the varsel at ``seq``, if any."""
+        return next((d for d in self.live_decisions() if d.varsel == seq), None)
+
+    def live_anbefalinger(self) -> list[Anbefaling]:
+        return [a for a in self.anbefalinger if self.live(a.seq)]
+
+    def counting_observations(self, marker_id: str | None = None) -> list[Observation]:
+        """Live observations that count toward the investigation design: none from an aborted visit."""
+        aborted = {v.visit for v in self.live_visits() if v.status == "afbrudt"}
+        return [o for o in self.live_observations(marker_id) if o.visit is None or o.visit not in aborted]
 
     def live_visits(self) -> list[Visit]:
         return [v for v in self.visits if self.live(v.seq)]
@@ -294,6 +379,9 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
         state.tilbud, state.name, state.tilbud_type = p["tilbud"], p["name"], p["tilbud_type"]
         state.has_board, state.registered_seq = p["has_board"], e.seq
         state.regional_standards = list(p.get("regional_standards", []))
+        state.master = {k: p[k] for k in _MASTER_FIELDS if p.get(k) not in (None, [])}
+        state.registered_status = p.get("status", legal.ANSOEGER)
+        state.godkendt_dato, state.registered_at = p.get("godkendt_dato"), e.occurred_at
     elif type == ev.VISIT_STARTED:
         state.visits.append(Visit(**prov, visit=p["visit"], kind=p["kind"]))
     elif type in (ev.VISIT_COMPLETED, ev.VISIT_ABORTED):
@@ -329,12 +417,17 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
         state.decisions.append(Decision(
             **prov, kind=p["kind"], criteria=list(p["criteria"]), reason=p["reason"], deadline=p.get("deadline"),
             standard=p["standard"], standard_version=p["standard_version"],
-            rule_versions=dict(p.get("rule_versions", {})), basis=basis))
+            rule_versions=dict(p.get("rule_versions", {})), basis=basis, status=legal.initial_status(p["kind"]),
+            **{k: p.get(k) for k in _DECISION_LEGAL_FIELDS}))
     elif type in (ev.DECISION_LIFTED, ev.DECISION_FULFILLED):
         d = state.decision(p["decision"])
         if d is not None:
             d.status = "ophævet" if type == ev.DECISION_LIFTED else "efterkommet"
             d.closed_seq, d.closed_reason = e.seq, p["reason"]
+            if type == ev.DECISION_FULFILLED:
+                d.fulfil_basis = {c: v.seq for c in d.criteria if (v := state.criterion_verdict(c)) is not None}
+    elif type in _LEGAL_TYPES:
+        _apply_legal(state, type, p, e, prov)
     elif type == ev.PLAN_ITEM_ADDED:
         fields = {k: p[k] for k in ev.PLAN_FIELDS}
         fields["priority"] = p["priority"]
@@ -388,7 +481,8 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
                 v.status, v.closed_seq, v.abort_reason = "i gang", None, None
         for d in state.decisions:
             if d.closed_seq == target:
-                d.status, d.closed_seq, d.closed_reason = "åben", None, None
+                d.status, d.closed_seq, d.closed_reason = legal.initial_status(d.kind), None, None
+                d.fulfil_basis = {}
         for i in state.plan_items.values():
             if i.result_seq == target:
                 i.result, i.result_seq = None, None
@@ -397,10 +491,41 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
             _apply_payload(state, state.types[target], replacement, e)
 
 
+# -- legal (issue 13) ---------------------------------------------------------------------------------------
+_MASTER_FIELDS = ("maalgruppe", "pladser", "lovgrundlag", "afdelinger", "ejerform", "adresse", "cvr")
+_DECISION_LEGAL_FIELDS = ("indhold", "hjemmel", "varsel", "uden_partshoering", "hoering_afvejning",
+                          "klagevejledning", "frist_begrundelse")
+_LEGAL_TYPES = frozenset({ev.VARSEL, ev.HOERINGSSVAR, ev.DECISION_EXTENDED, ev.DECISION_CONFIRMED, ev.ANBEFALING})
+
+
+def _apply_legal(state: TilbudState, type: str, p: dict[str, Any], e: EventView, prov: dict[str, Any]) -> None:
+    if type == ev.VARSEL:
+        state.varsler.append(Varsel(
+            **prov, kind=p["kind"], criteria=list(p["criteria"]), indhold=p["indhold"], hjemmel=p["hjemmel"],
+            reason=p["reason"], hoeringsfrist=p["hoeringsfrist"], deadline=p.get("deadline"),
+            standard=p["standard"], standard_version=p["standard_version"]))
+    elif type == ev.HOERINGSSVAR:
+        v = state.varsel(p["varsel"])
+        if v is not None:
+            v.svar.append(Hoeringssvar(**prov, text=p["text"], on_behalf=p.get("on_behalf", False)))
+    elif type == ev.DECISION_EXTENDED:
+        d = state.decision(p["decision"])
+        if d is not None:
+            d.extensions.append(Extension(**prov, deadline=p["deadline"], previous=state.frist(d), reason=p["reason"]))
+    elif type == ev.DECISION_CONFIRMED:
+        d = state.decision(p["decision"])
+        if d is not None:
+            d.confirmations.append(e.seq)
+    elif type == ev.ANBEFALING:
+        state.anbefalinger.append(Anbefaling(**prov, criterion=p["criterion"], text=p["text"]))
+# -- end legal ---------------------------------------------------------------------------------------------
+
+
 # Facts a correction may replace (the replacement is a payload of the same type).
 _REPLACEABLE = {ev.OBSERVATION, ev.MARKER_ASSESSED, ev.CRITERION_ASSESSED, ev.RISK, ev.DECISION_ISSUED,
                 ev.PLAN_ITEM_ADDED, ev.PLAN_ITEM_REVISED, ev.PLAN_RESULT, ev.INDIKATOR_CHECKED,
-                ev.MONITORING_COMPLETED, ev.VISIT_STARTED, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED}
+                ev.MONITORING_COMPLETED, ev.VISIT_STARTED, ev.OEKONOMI_ASSESSED, ev.DESIGN_WIDENED,
+                ev.VARSEL, ev.HOERINGSSVAR, ev.DECISION_EXTENDED, ev.ANBEFALING}
 REPLACEABLE_TYPES = frozenset(_REPLACEABLE)
 
 

@@ -176,7 +176,7 @@ class Supervision:
         if not p.get("standard"):
             if type.startswith("opfoelgningsplan."):
                 p["standard"] = self.catalog.of_kind("opfoelgningsplan")[-1].id
-            elif type.startswith("kvalitetsmodel.") or type == ev.DECISION_ISSUED:
+            elif type.startswith("kvalitetsmodel.") or type in (ev.DECISION_ISSUED, ev.VARSEL):
                 model = quality_model_of(state, self.catalog) if state is not None else None
                 p["standard"] = (model or self.catalog.of_kind("kvalitetsmodel")[-1]).id
                 p.setdefault("standard_version", (model.version if model else None))
@@ -189,6 +189,11 @@ class Supervision:
                 raise ValidationError(e.args[0]) from None
         if type == ev.DECISION_ISSUED and not p.get("rule_versions"):
             p["rule_versions"] = self.plugins.versions()
+        if type == ev.DECISION_ISSUED and not p.get("klagevejledning"):
+            # The klagevejledning given is the operator's text in force now, signed into the decision.
+            text = str(self.plugins.settings.get("supervision.klagevejledning") or "").strip()
+            if text:
+                p["klagevejledning"] = text
         return p
 
     def check(self, statement: Statement, state: TilbudState) -> None:
@@ -197,9 +202,14 @@ class Supervision:
         A correction's replacement must pass the guards of the type it replaces, judged against the
         state with the corrected event withdrawn: a correction is no way around a rule.
         """
+        # Guards that take settings also learn the clock and the signer's roles (legal rules: time sanity,
+        # who may correct, whose høringssvar it is).
+        info = self.ledger.key_info(statement.key_id)
+        settings = {**self.plugins.settings, "now": timefmt.now(),
+                    "actor_roles": frozenset(info.roles) if info is not None else frozenset()}
         for guard in self.plugins.guards:
             if guard.applies_to(statement.type):
-                reason = guard.run(statement, state, self.catalog, self.plugins.settings)
+                reason = guard.run(statement, state, self.catalog, settings)
                 if reason:
                     raise Refused(guard.plugin, guard.name, reason)
         replacement = statement.payload.get("replacement") if statement.type == ev.CORRECTION else None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from .legal_summary import decision_details, legal_summary
 from .projection import Assessment, TilbudState
 
 
@@ -214,8 +215,10 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
         "decisions": [{"seq": d.seq, "kind": d.kind, "criteria": d.criteria, "deadline": d.deadline,
                        "reason": d.reason, "status": d.status, "actor": d.actor, "occurred_at": d.occurred_at,
                        "closed_seq": d.closed_seq, "closed_reason": d.closed_reason, "basis": d.basis,
-                       "standard": f"{d.standard}@{d.standard_version}", "rule_versions": d.rule_versions}
+                       "standard": f"{d.standard}@{d.standard_version}", "rule_versions": d.rule_versions,
+                       **decision_details(state, d)}  # legal (issue 13)
                       for d in state.live_decisions()],
+        "legal": legal_summary(state),  # legal (issue 13): status, master data, varsler, anbefalinger
         "plan": {
             "revision": state.plan_revision, "approved": state.plan_approved(),
             "approval": ({"seq": a.seq, "actor": a.actor, "plan_revision": a.plan_revision, "occurred_at": a.occurred_at}

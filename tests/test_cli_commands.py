@@ -48,7 +48,8 @@ def test_operator_settings_in_tilsyn_toml_change_the_findings(tmp_path, monkeypa
         return [f for f in json.loads(result.output)["T-1001"] if f["rule"] == "begrundelse-dybde"]
 
     assert depth_findings() == []  # the demo's justification of 2.3 is thorough enough by default
-    (tmp_path / "tilsyn.toml").write_text('[settings]\n"kvalitetsmodel.begrundelse_min_tegn.rød" = 5000\n')
+    # The demo ends with 2.3 opfyldt and risk grøn for it (the påbud efterkommet): raise the grøn threshold.
+    (tmp_path / "tilsyn.toml").write_text('[settings]\n"kvalitetsmodel.begrundelse_min_tegn.grøn" = 5000\n')
     assert [f["subject"] for f in depth_findings()] == ["kriterium 2.3"]
     (tmp_path / "tilsyn.toml").write_text("[settings\n")
     broken = CliRunner().invoke(cli, ["findings", "T-1001"], env=env)

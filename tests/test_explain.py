@@ -8,7 +8,7 @@ import sqlite3
 import pytest
 from click.testing import CliRunner
 
-from tilsyn.cli.demo import run_demo
+from tilsyn.cli.demo import HJEMMEL, REASON_23, run_demo
 from tilsyn.cli.main import cli
 from tilsyn.ledger import KeyStore, Ledger
 from tilsyn.ledger.checkpoints import create_checkpoint
@@ -73,8 +73,15 @@ def test_a_correction_after_the_decision_appears_under_later(demo):
 def test_events_after_the_checkpoint_are_not_yet_covered(demo):
     path, ledger, sup = demo
     lone = ledger.signer("Lone Dahl", KeyStore(path))
+    karen = ledger.signer("Karen Holm", KeyStore(path))
+    sup.record(karen, "T-1001", ev.CRITERION_ASSESSED, {"criterion": "2.3", "verdict": "ikke opfyldt",
+                                                         "reason": REASON_23})
+    sup.record(karen, "T-1001", ev.MARKER_ASSESSED, {"marker": "2.3.1", "verdict": "ikke til stede",
+                                                      "reason": "Skabene er igen låst om aftenen."})
     decision = sup.record(lone, "T-1001", ev.DECISION_ISSUED, {
-        "kind": "skærpet tilsyn", "criteria": ["2.3"], "reason": "Skærpet tilsyn indtil påbuddet er efterkommet."})
+        "kind": "skærpet tilsyn", "criteria": ["2.3"], "reason": "Kriterium 2.3 og markør 2.3.1: skærpet tilsyn.",
+        "indhold": "Tilbuddet er under skærpet tilsyn.", "hjemmel": HJEMMEL, "uden_partshoering": "Borgernes sikkerhed.",
+        "klagevejledning": "Afgørelsen kan påklages til Ankestyrelsen."})
     result = explain(sup, "T-1001", decision.seq)
     assert result["decision"]["inclusion_ok"] is None and not result["all_included"]
     create_checkpoint(ledger, ledger.signer("Socialtilsyn Øst", KeyStore(path)))

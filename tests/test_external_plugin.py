@@ -135,7 +135,8 @@ def region(installed, plugins, db_url, keystore):
     S.karen, S.tove = ledger.signer("Karen", keystore), ledger.signer("Tove", keystore)
     S.record(S.karen, "RN-1", ev.TILBUD_REGISTERED, {"tilbud": "RN-1", "name": "Bostedet Havblik",
                                                       "tilbud_type": "døgntilbud", "has_board": False,
-                                                      "regional_standards": ["rn-2.4"]})
+                                                      "regional_standards": ["rn-2.4"]},
+             occurred_at="2020-01-02T09:00:00.000000Z")  # before the acts the test dates in the past
     yield S
     ledger.close()
 

@@ -92,6 +92,10 @@ def payloads(draw, type: str, earlier: list[tuple[str, dict]]) -> dict[str, Any]
         return {"colour": draw(st.sampled_from(ev.RISK_COLOURS)), "reason": draw(texts), **extra, **MODEL}
     if type == ev.DECISION_ISSUED:
         extra = {"deadline": draw(days)} if draw(st.booleans()) else {}
+        varsler = [i for i, (t, _) in enumerate(earlier) if t == ev.VARSEL]
+        if draw(st.booleans()):  # legal (issue 13): the written decision's parts
+            extra |= {"indhold": draw(texts), "hjemmel": draw(texts), "klagevejledning": draw(texts),
+                      **({"varsel": Ref(draw(st.sampled_from(varsler)))} if varsler else {"uden_partshoering": "x"})}
         return {"kind": draw(st.sampled_from(ev.DECISION_KINDS)),
                 "criteria": draw(st.lists(criteria, min_size=1, max_size=3, unique=True)), "reason": draw(texts),
                 "rule_versions": {"supervision": "1.0.0"}, **extra, **MODEL}
@@ -124,6 +128,21 @@ def payloads(draw, type: str, earlier: list[tuple[str, dict]]) -> dict[str, Any]
         extra = {"criterion": draw(criteria)} if draw(st.booleans()) else {}
         return {"doubt": draw(texts), "elements": [f"{marker}.a"],
                 "ways": [{"marker": marker, "method": "interview", "source": "pårørende"}], **extra, **MODEL}
+    # -- legal (issue 13)
+    varsler = [i for i, (t, _) in enumerate(earlier) if t == ev.VARSEL]
+    if type == ev.VARSEL:
+        extra = {"deadline": draw(days)} if draw(st.booleans()) else {}
+        return {"kind": draw(st.sampled_from(ev.DECISION_KINDS)), "criteria": [draw(criteria)], "indhold": draw(texts),
+                "hjemmel": draw(texts), "reason": draw(texts), "hoeringsfrist": draw(days), **extra, **MODEL}
+    if type == ev.HOERINGSSVAR:
+        target = Ref(draw(st.sampled_from(varsler))) if varsler else 999_999
+        return {"varsel": target, "text": draw(texts), "on_behalf": draw(st.booleans())}
+    if type in (ev.DECISION_EXTENDED, ev.DECISION_CONFIRMED):
+        target = Ref(draw(st.sampled_from(decisions))) if decisions else 999_999
+        return {"decision": target, "reason": draw(texts),
+                **({"deadline": draw(days)} if type == ev.DECISION_EXTENDED else {})}
+    if type == ev.ANBEFALING:
+        return {"criterion": draw(criteria), "text": draw(texts)}
     raise AssertionError(type)
 
 
@@ -135,7 +154,8 @@ def histories(draw, max_size: int = 40) -> list[tuple[str, dict, str]]:
     """``(type, payload, actor)`` steps of one tilbud, starting with its registration."""
     steps: list[tuple[str, dict, str]] = [(ev.TILBUD_REGISTERED, {
         "tilbud": "T-1", "name": "Bostedet Solsikken", "tilbud_type": draw(st.sampled_from(["døgntilbud", "ambulant"])),
-        "has_board": draw(st.booleans()), "regional_standards": ["regional-1.3"]}, "Karen")]
+        "has_board": draw(st.booleans()), "regional_standards": ["regional-1.3"],
+        **draw(st.sampled_from([{}, {"status": "godkendt", "godkendt_dato": "2019-06-01", "pladser": 8}]))}, "Karen")]
     withdrawn: set[int] = set()
     for _ in range(draw(st.integers(0, max_size))):
         earlier = [(t, p) for t, p, _ in steps]

@@ -77,7 +77,7 @@ def tilsyn(tmp_path) -> Cli:
             ledger.register_key(authority, name, [role], keystore)
     c = Cli(tmp_path)
     c.ok("tilbud", "add", T, "--name", "Bostedet Kastanjen", "--type", "døgntilbud", "--no-board",
-         "--regional", "regional-1.3")
+         "--regional", "regional-1.3", "--godkendt", "2020-01-01")
     return c
 
 
@@ -215,14 +215,18 @@ def test_2_nej_or_ikke_afgjort_says_what_is_missing(tilsyn):
     assert "temaet økonomi er ikke vurderet" in fk["missing"]
 
 
-def test_2_ikke_fornoeden_kvalitet_uden_afgoerelse(tilsyn):
+def test_2_ikke_fornoeden_kvalitet_uden_afgoerelse(tilsyn, monkeypatch):
     c = tilsyn
+    (c.dir / "tilsyn.toml").write_text('[settings]\n"supervision.klagevejledning" = "Kan påklages til Ankestyrelsen."\n')
+    monkeypatch.chdir(c.dir)  # the operator's klagevejledning (issue 13)
     assess_all(c, failing=("2.3",))
     c.ok("assess", "oekonomi", T, "opfyldt", "--reason", "Budget og regnskab understøtter indsatsen.")
     (f,) = c.findings("ikke-fornoeden-kvalitet-uden-afgoerelse")
     assert f["message"].startswith("ikke fornøden kvalitet uden afgørelse: kriterium 2.3 er ikke opfyldt")
     c.ok("decide", T, "påbud", "--criterion", "2.3", "--deadline", "2099-01-31", "--reason",
-         "Tilbuddet skal sikre en praksis, der forebygger magtanvendelser.", who=LARS)
+         "Kriterium 2.3 er ikke opfyldt (markør 2.3.1); tilbuddet skal forebygge magtanvendelser.",
+         "--indhold", "Tilbuddet skal sikre en praksis, der forebygger magtanvendelser.", "--hjemmel", "Hjemmel",
+         "--uden-partshoering", "Testen hører ikke tilbuddet.", who=LARS)  # legal parts: issue 13
     assert c.findings("ikke-fornoeden-kvalitet-uden-afgoerelse") == []
 
 

@@ -1,6 +1,6 @@
 """Witnesses, receipts and fork detection, with two real witnesses on loopback (uvicorn in threads).
 
-The demo supervision is the ledger: a påbud at seq 19 of tilbud T-1001. The insider rewrite at the end is
+The demo supervision is the ledger: a påbud at seq 21 of tilbud T-1001. The insider rewrite at the end is
 the attack of issue 12: the authority, holding every key and the database, drops the påbud and re-signs
 everything after it; its own ``verify`` passes, but any one earlier receipt, bundle or witness exposes it.
 """
@@ -34,7 +34,7 @@ from tilsyn.ledger.witness import Witness, init_witness, request_body
 from tilsyn.ledger.witness_server import bind, server
 
 AUTHORITY = "Socialtilsyn Øst"
-PAABUD_SEQ = 20
+PAABUD_SEQ = 21  # the demo: varsel 19, høringssvar 20, påbud 21 (issue 13)
 
 
 # -- witnesses on loopback ---------------------------------------------------------------------

@@ -234,7 +234,7 @@ def design_coverage(state, catalog, settings):
     for _criterion, marker, verdict in _assessed_markers(state, model):
         if verdict.verdict == "ikke aktuel" or not marker_applies(marker, state):
             continue
-        observations = state.live_observations(marker.id)
+        observations = state.counting_observations(marker.id)  # not from an aborted visit (seed 002)
         covered = set()
         for el in marker.design:
             if any(el.covers(o.method, o.source) and o.element in (None, el.id) for o in observations):

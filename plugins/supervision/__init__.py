@@ -11,7 +11,7 @@ from tilsyn.ledger import EventType
 from tilsyn.plugins import hookimpl
 from tilsyn.standards import events as ev
 
-from . import regional_rules, rules
+from . import legal_rules, regional_rules, rules
 
 __version__ = "1.0.0"
 
@@ -31,6 +31,10 @@ _ROLES = {
     ev.PLAN_ITEM_ADDED: PLAN, ev.PLAN_ITEM_REVISED: PLAN, ev.PLAN_RESULT: PLAN, ev.PLAN_APPROVED: APPROVE,
     ev.INDIKATOR_CHECKED: REGIONAL, ev.MONITORING_COMPLETED: REGIONAL, ev.CORRECTION: CORRECT,
     ev.OEKONOMI_ASSESSED: ASSESS, ev.DESIGN_WIDENED: ASSESS,  # quality (issue 14)
+    # legal (issue 13): the tilsynsleder gives varsel and owns the frist; the tilbud answers the varsel (or a
+    # konsulent records the answer on its behalf); recommendations come from the tilsyn.
+    ev.VARSEL: DECIDE, ev.HOERINGSSVAR: frozenset({"tilbudsleder", "tilsynskonsulent"}),
+    ev.DECISION_EXTENDED: DECIDE, ev.DECISION_CONFIRMED: DECIDE, ev.ANBEFALING: VISIT,
 }
 
 
@@ -43,9 +47,16 @@ def tilsyn_event_types():
 
 @hookimpl
 def tilsyn_guards():
-    return [*rules.GUARDS, *regional_rules.GUARDS]
+    return [*rules.GUARDS, *legal_rules.GUARDS, *regional_rules.GUARDS]
 
 
 @hookimpl
 def tilsyn_findings():
-    return [*rules.FINDINGS, *regional_rules.FINDINGS]
+    return [*legal_rules.FINDINGS, *regional_rules.FINDINGS]
+
+
+@hookimpl
+def tilsyn_settings():
+    """Legal settings: the klagevejledning text (the operator's, required), the hjemler file, the minimum
+    frist in days, the clock tolerance for occurred times."""
+    return [legal_rules.SETTINGS]
