@@ -70,9 +70,10 @@ BEGRUNDELSE = (
     "praksis (tilsynsbesøg B1). Markør 2.3.2 er til stede. Et tilbud skal opfylde alle kvalitetskriterier for at have "
     "den fornødne kvalitet (kvalitetsmodellen, seed 002); indgrebene i borgernes selvbestemmelse vejer tungest.")
 REASON_23_OPFYLDT = (
-    "Kriteriet er opfyldt. Markør 2.3.1 er til stede: borgerne bekræfter ved interview, at de selv låser deres skabe, "
+    "Kriteriet er opfyldt. Markør 2.3.1 (tilbuddets pædagogiske praksis forebygger magtanvendelser) er til stede: borgerne bekræfter ved interview, at de selv låser deres skabe, "
     "medarbejderne kan ved interview redegøre for tilgange, der forebygger magtanvendelse, og ved observation var "
-    "fællesarealet åbent. Markør 2.3.2 er til stede: proceduren for indberetning kendes af ledelse og medarbejdere.")
+    "fællesarealet åbent. Markør 2.3.2 (tilbuddet har relevant praksis for dokumentation, håndtering og læring "
+    "af magtanvendelser) er til stede: proceduren for indberetning kendes af ledelse og medarbejdere.")
 
 
 def _at(day: str, time: str = "10:00") -> str:

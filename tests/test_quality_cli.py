@@ -77,7 +77,7 @@ def tilsyn(tmp_path) -> Cli:
             ledger.register_key(authority, name, [role], keystore)
     c = Cli(tmp_path)
     c.ok("tilbud", "add", T, "--name", "Bostedet Kastanjen", "--type", "døgntilbud", "--no-board",
-         "--regional", "regional-1.3", "--godkendt", "2020-01-01")
+         "--regional", "regional-1.3", "--godkendt", "2015-01-01", "--occurred-at", "2015-01-02")
     return c
 
 
@@ -505,12 +505,16 @@ def test_8_tema_is_a_theme_of_the_model_the_plan_refers_to(tilsyn):
         "plan", "revise", T, "P1", "--tema", "Farver", "--reason", "Ny prioritering.", who=TOVE)
 
 
-def test_8_a_row_lifts_a_criterion_and_answers_a_paabud_a_vilkaar_or_an_anbefaling(tilsyn):
+def test_8_a_row_lifts_a_criterion_and_answers_a_paabud_a_vilkaar_or_an_anbefaling(tilsyn, monkeypatch):
     c = tilsyn
+    (c.dir / "tilsyn.toml").write_text('[settings]\n"supervision.klagevejledning" = "Kan påklages til Ankestyrelsen."\n')
+    monkeypatch.chdir(c.dir)  # the operator's klagevejledning (issue 13)
     c.marker("2.3.1", "ikke-til-stede")
     c.criterion("2.3", "ikke-opfyldt", named("2.3", {"2.3.1": "ikke til stede"}))
     paabud = json.loads(c.ok("decide", T, "påbud", "--criterion", "2.3", "--deadline", "2099-01-31", "--reason",
-                             "Tilbuddet skal forebygge magtanvendelser.", "--json", who=LARS).stdout)
+                             "Kriterium 2.3 (markør 2.3.1): tilbuddet skal forebygge magtanvendelser.",
+                             "--indhold", "Forebyg magtanvendelser.", "--hjemmel", "Hjemmel",
+                             "--uden-partshoering", "Testen hører ikke tilbuddet.", "--json", who=LARS).stdout)
     assert _row(c, 1, "Sundhed og trivsel", "--slut", "2098-12-31", "--answers", str(paabud["seq"]),
                 "--criterion", "2.3").exit_code == 0
     out = _row(c, 2, "Organisation og ledelse", "--slut", "2098-12-31", "--anbefaling",
@@ -606,7 +610,12 @@ def test_10_danish_of_refusals_explain_and_the_demo(tilsyn, tmp_path):
     assert count_of(2, 3, "indikator", "indikatorer") == "2 af 3 indikatorer"
     c = tilsyn
     # A vilkår on a criterion that is not ikke opfyldt: "en godkendelse", not "et godkendelse".
-    error = c.refused("decide", T, "godkendelse-med-vilkår", "--criterion", "1.1", "--reason", "Vilkår.", who=LARS)
+    c.ok("tilbud", "add", "T-8", "--name", "Ansøgeren", "--type", "døgntilbud")  # an ansøger (issue 13)
+    before = c.count()
+    r = c("decide", "T-8", "godkendelse-med-vilkår", "--criterion", "1.1", "--reason", "Vilkår for 1.1.",
+          "--indhold", "Vilkår.", "--hjemmel", "H", "--uden-partshoering", "Test.", who=LARS)
+    assert r.exit_code == 2 and c.count() == before
+    error = r.stderr
     assert "en godkendelse med vilkår kræver" in error and "et godkendelse" not in error
     # plan approve with no rows: a Danish sentence, not a schema error.
     error = c.refused("plan", "approve", T, who=TOVE)
@@ -689,7 +698,9 @@ def test_11_a_recorded_rule_version_that_differs_is_not_replayed_silently(tilsyn
     c.criterion("2.3", "ikke-opfyldt", named("2.3", {"2.3.1": "ikke til stede"}))
     old = dict(default_plugins().versions(), kvalitetsmodel="0.9.0")
     _append_past_the_guards(c, "tilsyn.DecisionIssued/1", {
-        "kind": "påbud", "criteria": ["2.3"], "reason": "Påbud under ældre regler.", "deadline": "2099-01-01",
+        "kind": "påbud", "criteria": ["2.3"], "reason": "Påbud under ældre regler, kriterium 2.3 (markør 2.3.1).",
+        "deadline": "2099-01-01", "indhold": "Ret op.", "hjemmel": "H", "uden_partshoering": "Test.",
+        "klagevejledning": "Kan påklages til Ankestyrelsen.",
         "standard": "kvalitetsmodel-2025", "standard_version": "2025.1", "rule_versions": old}, who=LARS)
     # The ledger's own record of the rules in force (ledger.RulesInForce/1) outranks a decision's note
     # of them: the appending installation ran kvalitetsmodel 0.9.0, and the ledger recorded so first.

@@ -13,7 +13,7 @@ from tilsyn.standards import events as ev
 
 from . import legal_rules, regional_rules, rules
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"  # issue 13: the legal rules (varsel, hjemmel, status, frist) replace 1.0.0's
 
 ASSESS = frozenset({"tilsynskonsulent"})
 DECIDE = frozenset({"tilsynsleder"})
