@@ -108,7 +108,7 @@ def run_demo(directory: Path) -> None:
             "tilbud": TILBUD, "name": "Bostedet Lærkehøj", "tilbud_type": "døgntilbud", "has_board": False,
             "regional_standards": ["regional-1.3"], "status": "godkendt", "godkendt_dato": "2019-05-01",
             "maalgruppe": "Voksne med udviklingshæmning", "pladser": 12, "afdelinger": ["Lærkehøj", "Engen"],
-            "ejerform": "kommunal", "adresse": "Lærkevej 1, 9999 Eksempelby"}, _at("2026-09-01", "09:00"))
+            "ejerform": "regional", "adresse": "Lærkevej 1, 9999 Eksempelby"}, _at("2026-09-01", "09:00"))
 
         visit = [
             (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"}, "09:00"),

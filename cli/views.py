@@ -13,7 +13,7 @@ from tilsyn.standards.danish import way
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
-from .output import console, emit_json, visible, visible_data
+from .output import console, emit_json, text, visible, visible_data
 from .timeview import local_time
 
 COLOUR = {"grøn": "green", "gul": "yellow", "rød": "red", "opfyldt": "green", "ikke opfyldt": "red",
@@ -107,7 +107,7 @@ def _print_status(s: dict, findings) -> None:
                                         f"{', '.join(v['criteria'])} · høringsfrist {v['hoeringsfrist']} · "
                                         f"{len(v['svar'])} høringssvar · {v['actor']}"))
     for a in s["legal"]["anbefalinger"]:
-        console.print(Text.assemble(("Anbefaling ", "bold"), f"seq {a['seq']} · kriterium {a['criterion']}: {a['text']}"))
+        console.print(Text.assemble(("Anbefaling ", "bold"), f"seq {a['seq']} · kriterium {a['criterion']}: ") + text(a["text"]))
     plan = s["plan"]
     if plan["items"]:
         approved = Text("godkendt", style="green") if plan["approved"] else Text("ikke godkendt", style="red")
@@ -142,7 +142,7 @@ def _print_legal_status(s: dict) -> None:
     master = legal["master"]
     if master:
         shown = [f"{MASTER_LABELS.get(k, k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in master.items()]
-        line += Text(" · " + " · ".join(shown))
+        line += text(" · " + " · ".join(shown))
     console.print(line)
 
 
@@ -152,22 +152,23 @@ def _print_decision(d: dict) -> None:
                                 f" · frist {d.get('frist') or d['deadline'] or '–'} · ", (d["status"], colour),
                                 f" · {d['actor']}"))
     for x in d.get("extensions", []):
-        console.print(f"  frist forlænget (seq {x['seq']}, {x['actor']}): {x['previous'] or '–'} → {x['deadline']}: {x['reason']}")
+        console.print(Text(f"  frist forlænget (seq {x['seq']}, {x['actor']}): {x['previous'] or '–'} → {x['deadline']}: ")
+                      + text(x["reason"]))
     if d.get("indhold"):
-        console.print(Text("  indhold: ") + Text(d["indhold"]))
+        console.print(Text("  indhold: ") + text(d["indhold"]))
     if d.get("hjemmel"):
-        console.print(Text("  hjemmel: ") + Text(d["hjemmel"]))
+        console.print(Text("  hjemmel: ") + text(d["hjemmel"]))
     v = d.get("varsel")
     if v:
         svar = "; ".join(f"seq {h['seq']} {h['actor']}{' (på tilbuddets vegne)' if h['on_behalf'] else ''}"
                          for h in v["svar"]) or "intet høringssvar"
         console.print(Text(f"  høring: varsel seq {v['seq']}, høringsfrist {v['hoeringsfrist']}; høringssvar: {svar}"))
         if d.get("hoering_afvejning"):
-            console.print(Text("  afvejning: ") + Text(d["hoering_afvejning"]))
+            console.print(Text("  afvejning: ") + text(d["hoering_afvejning"]))
     elif d.get("uden_partshoering"):
-        console.print(Text("  uden partshøring: ", style="yellow") + Text(d["uden_partshoering"]))
+        console.print(Text("  uden partshøring: ", style="yellow") + text(d["uden_partshoering"]))
     if d.get("klagevejledning"):
-        console.print(Text("  klagevejledning: ") + Text(d["klagevejledning"]))
+        console.print(Text("  klagevejledning: ") + text(d["klagevejledning"]))
 
 
 def _print_findings(findings) -> None:
