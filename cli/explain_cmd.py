@@ -60,6 +60,7 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
                               f"{', '.join(d['criteria_ids'])} · frist {d['deadline'] or '–'} · {d['status']}"))
     root.add(_head(d))
     root.add(Text(f"begrundelse: {d['reason']}"))
+    _legal(root, d)
     root.add(Text(f"standard {d['standard']} · plugins {', '.join(f'{k} {v}' for k, v in d['rule_versions'].items())}",
                   style="bright_black"))
     for c in d["criteria"]:
@@ -99,3 +100,20 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
 
 
 COMMANDS = [explain]
+
+
+def _legal(root: Tree, d: dict) -> None:
+    """Legal (issue 13): indhold, hjemmel, klagevejledning, and the varsel with its høringssvar."""
+    for key, label in (("indhold", "indhold"), ("hjemmel", "hjemmel"), ("klagevejledning", "klagevejledning"),
+                       ("frist_begrundelse", "frist begrundet"), ("uden_partshoering", "uden partshøring"),
+                       ("hoering_afvejning", "høringssvaret afvejet")):
+        if d.get(key):
+            root.add(Text(f"{label}: {d[key]}"))
+    v = d.get("varsel")
+    if v:
+        vn = root.add(Text.assemble(("varsel ", "bold"), f"om {v['decision']} · høringsfrist {v['hoeringsfrist']}"))
+        vn.add(_head(v))
+        for h in v["svar"]:
+            hn = vn.add(Text.assemble(("høringssvar", "bold"), " (på tilbuddets vegne)" if h.get("on_behalf") else "",
+                                      f": {h['text']}"))
+            hn.add(_head(h))

@@ -122,6 +122,7 @@ def explain(sup, tilbud: str, decision_seq: int | None = None, as_of: str | int 
                       deadline=decision.deadline, reason=decision.reason, rule_versions=decision.rule_versions,
                       status=decision.status)
     root["criteria"] = criteria
+    _legal_nodes(root, decision, then, check, tree_seqs)
     return {
         "tilbud": tilbud, "as_of_seq": now.last_seq, "decision": root,
         "later": _later(sup, tilbud, now, decision, tree_seqs, check),
@@ -140,9 +141,28 @@ def explain(sup, tilbud: str, decision_seq: int | None = None, as_of: str | int 
 def nodes(node: dict) -> Any:
     """Every node of an explain tree, depth first."""
     yield node
-    for key in ("criteria", "markers", "observations"):
+    if isinstance(node.get("varsel"), dict):
+        yield from nodes(node["varsel"])
+    for key in ("criteria", "markers", "observations", "svar"):
         for child in node.get(key, []):
             yield from nodes(child)
+
+
+def _legal_nodes(root: dict, decision, then: TilbudState, check, tree_seqs: set[int]) -> None:
+    """Legal (issue 13): what the decision said, and the varsel and høringssvar it was made on."""
+    root.update(indhold=decision.indhold, hjemmel=decision.hjemmel, klagevejledning=decision.klagevejledning,
+                uden_partshoering=decision.uden_partshoering, hoering_afvejning=decision.hoering_afvejning,
+                frist_begrundelse=decision.frist_begrundelse, varsel=None)
+    v = then.varsel(decision.varsel) if decision.varsel is not None else None
+    if v is None:
+        return
+    vnode = check.node(v.seq, "varsel", decision=v.kind, criteria_ids=v.criteria, indhold=v.indhold,
+                       hjemmel=v.hjemmel, reason=v.reason, hoeringsfrist=v.hoeringsfrist, deadline=v.deadline)
+    vnode["svar"] = [check.node(h.seq, "høringssvar", text=h.text, on_behalf=h.on_behalf)
+                     for h in then.live_svar(v) if h.seq < decision.seq]
+    tree_seqs.add(v.seq)
+    tree_seqs.update(h["seq"] for h in vnode["svar"])
+    root["varsel"] = vnode
 
 
 def _later(sup, tilbud, now: TilbudState, decision, tree_seqs: set[int], check: _Checker) -> list[dict[str, Any]]:
