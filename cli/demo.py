@@ -202,16 +202,16 @@ def run_demo(directory: Path) -> None:
         console.print("regional 1.3: indikator 1 opfyldt; trin 3 (indikator 5–8) overvåget 2026-10-10, indikator 5 ikke opfyldt")
 
         followup = [
-            (ev.VISIT_STARTED, {"visit": "B2", "kind": "anmeldt"}, "09:00"),
+            (ev.VISIT_STARTED, {"visit": "B3", "kind": "anmeldt"}, "09:00"),
             (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
-                              "visit": "B2", "text": "Borgerne fortæller, at de selv låser deres skabe, og at "
+                              "visit": "B3", "text": "Borgerne fortæller, at de selv låser deres skabe, og at "
                                                      "fællesarealet er åbent om aftenen."}, "09:30"),
-            (ev.OBSERVATION, {"marker": "2.3.1", "source": "medarbejder", "method": "interview", "visit": "B2",
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "medarbejder", "method": "interview", "visit": "B3",
                               "text": "Medarbejderne beskriver de pædagogiske tilgange, der forebygger magtanvendelse."},
              "10:15"),
-            (ev.OBSERVATION, {"marker": "2.3.1", "source": "fysiske rammer", "method": "observation", "visit": "B2",
+            (ev.OBSERVATION, {"marker": "2.3.1", "source": "fysiske rammer", "method": "observation", "visit": "B3",
                               "text": "Fællesarealet var åbent; borgernes skabe har egne nøgler."}, "11:00"),
-            (ev.VISIT_COMPLETED, {"visit": "B2"}, "12:00"),
+            (ev.VISIT_COMPLETED, {"visit": "B3"}, "12:00"),
             (ev.MARKER_ASSESSED, {"marker": "2.3.1", "verdict": "til stede",
                                   "reason": "Borgere, medarbejdere og de fysiske rammer viser, at indgrebene er ophørt."},
              "14:00"),
@@ -222,10 +222,10 @@ def run_demo(directory: Path) -> None:
              "14:25"),
         ]
         events = sup.record_many([(k, TILBUD, t, p, _at("2026-11-24", h)) for t, p, h in followup])
-        console.print(f"follow-up visit B2 and new assessment: seq {events[0].seq}–{events[-1].seq}, 2.3 opfyldt")
+        console.print(f"follow-up visit B3 and new assessment: seq {events[0].seq}–{events[-1].seq}, 2.3 opfyldt")
         fulfilled = sup.record(l, TILBUD, ev.DECISION_FULFILLED, {
-            "decision": decision.seq, "reason": "Ny vurdering (seq "
-            f"{events[-2].seq}) viser kriterium 2.3 opfyldt; påbuddet er efterkommet."}, _at("2026-11-26"))
+            "decision": decision.seq, "reason": "Den nye vurdering efter opfølgningsbesøget viser kriterium 2.3 "
+            "opfyldt; påbuddet er efterkommet."}, _at("2026-11-26"))
         console.print(f"påbud seq {decision.seq} efterkommet at seq {fulfilled.seq}")
 
         checkpoint = create_checkpoint(ledger, authority)
