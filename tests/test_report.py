@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tilsyn.cli.demo import run_demo
+from tilsyn.cli.demo import PAABUD_SEQ, run_demo
 from tilsyn.cli.documents import danish
 from tilsyn.cli.main import cli
 from tilsyn.ledger import KeyStore, Ledger
@@ -137,9 +137,9 @@ def body_text(page: str) -> str:
 
 
 def test_the_report_holds_every_section_of_a_tilsynsrapport(demo):
-    # As it stood before the follow-up visit B3 (seq 30), while the påbud was open; the demo goes on to
+    # As it stood before the follow-up visit B3 (påbud + 9), while the påbud was open; the demo goes on to
     # fulfil it (issue 13).
-    page = write_report(demo, TILBUD, "--as-of", "29")
+    page = write_report(demo, TILBUD, "--as-of", str(PAABUD_SEQ + 8))
     text = visible_text(page)
     for heading in ("Tilbudsoplysninger", "Tilsynsbesøg", "Samlet vurdering", "Vurdering efter tema", "Økonomi",
                     "Risikovurdering", "Afgørelser", "Opfølgningsplan", "Regionale kvalitetsstandarder",

@@ -34,7 +34,7 @@ from tilsyn.ledger.witness import Witness, init_witness, request_body
 from tilsyn.ledger.witness_server import bind, server
 
 AUTHORITY = "Socialtilsyn Øst"
-PAABUD_SEQ = 21  # the demo: varsel 19, høringssvar 20, påbud 21 (issue 13)
+PAABUD_SEQ = 22  # the demo: varsel 20, høringssvar 21, påbud 22 (issue 13)
 
 
 # -- witnesses on loopback ---------------------------------------------------------------------
