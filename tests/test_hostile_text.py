@@ -5,6 +5,7 @@ valid JSON that gives back exactly what was typed."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 
@@ -47,8 +48,22 @@ def ledger_dir(tmp_path_factory):
     ok("--as", SUPERVISOR, "visit", "abort", "T-1001", "--visit", "B[i]2", "--reason", HOSTILE)
     ok("--as", SUPERVISOR, "assess", "marker", "T-1001", "2.4.1", "til-stede", "--reason", HOSTILE + " " * 10)
     ok("--as", SUPERVISOR, "risk", "T-1001", "rød", "--criterion", "2.3", "--reason", HOSTILE * 2)
-    ok("--as", LEADER, "decide", "T-1001", "påbud", "--criterion", "2.3", "--deadline", "2027-03-01",
-       "--reason", HOSTILE)
+    # The demo's påbud is efterkommet and 2.3 opfyldt (issue 13): hostile text in an anbefaling, and in a
+    # lawful decision on a failing 2.4 (the demo's tilsyn.toml holds the klagevejledning and hjemler).
+    ok("--as", LEADER, "anbefal", "T-1001", "--criterion", "2.3", "--text", HOSTILE)
+    ok("--as", SUPERVISOR, "assess", "marker", "T-1001", "2.4.2", "ikke-til-stede", "--reason", HOSTILE + " " * 10)
+    ok("--as", SUPERVISOR, "assess", "criterion", "T-1001", "2.4", "ikke-opfyldt", "--reason",
+       "Markør 2.4.1 er til stede. Markør 2.4.2 er ikke til stede. " + HOSTILE)
+    from tilsyn.cli.demo import HJEMMEL
+
+    old = os.getcwd()
+    os.chdir(directory)
+    try:
+        ok("--as", LEADER, "decide", "T-1001", "skærpet-tilsyn", "--criterion", "2.4", "--reason",
+           "Kriterium 2.4, markør 2.4.2: " + HOSTILE, "--indhold", HOSTILE, "--hjemmel", HJEMMEL,
+           "--uden-partshoering", HOSTILE)
+    finally:
+        os.chdir(old)
     ok("--as", MANAGER, "plan", "add", "T-1001", "--priority", "3", "--item", "P[i]3", "--tema", "2 Sundhed og trivsel",
        "--emne", HOSTILE, "--maal", HOSTILE, "--hvad", HOSTILE, "--hvordan", HOSTILE, "--dokumentation", HOSTILE,
        "--hvem", HOSTILE, "--start", "2026-12-01", "--slut", "2027-02-01")
