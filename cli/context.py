@@ -57,10 +57,21 @@ class AppContext:
         return load_kek(self.keystore.home, required=False)
 
     def ledger(self) -> Ledger:
+        """The ledger, verified against what this machine verified before (kept in the key home)."""
         if self._ledger is None:
             from tilsyn.ledger.ledger import Ledger
 
-            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek(), read_only=reading_only())
+            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek(), trust_home=self.keystore.home,
+                                       read_only=reading_only())
+        return self._ledger
+
+    def raw_ledger(self):
+        """The ledger opened without folding or checking anything (for 'tilsyn verify')."""
+        if self._ledger is None:
+            from tilsyn.ledger.ledger import Ledger
+
+            self._ledger = Ledger.open(self.db, self.policy(), kek=self.kek(), trust_home=self.keystore.home,
+                                       verified=False, read_only=reading_only())
         return self._ledger
 
     def plugins(self):

@@ -82,20 +82,30 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, r
     from .witness_verify import load_against
 
     evidence = load_against(against)
-    ledger = app.ledger()
+    ledger = app.raw_ledger()  # verify trusts nothing that opening folds
+    kek = ledger.vault.kek
     show_progress = sys.stderr.isatty() and not as_json
     if show_progress:
         with Progress(TextColumn("verifying"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                       TimeRemainingColumn(), transient=True, console=console.__class__(stderr=True)) as bar:
             task = bar.add_task("verify", total=None)
-            report = verify_ledger(ledger.store, ledger.policy,
+            report = verify_ledger(ledger.store, ledger.policy, kek=kek,
                                    progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
-        report = verify_ledger(ledger.store, ledger.policy)
+        report = verify_ledger(ledger.store, ledger.policy, kek=kek)
     extra = _extra_checks(app, ledger, report)
+    # What this machine verified before must still be there (a truncated tail shows here, if it was seen);
+    # and what was just verified in full need not be verified again.
+    ledger.adopt_verified(report)
+    from tilsyn.ledger.errors import DamagedError
+    from tilsyn.ledger.verify import Problem
+
     from .witness_verify import witness_checks
 
-    extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
+    try:
+        extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
+    except DamagedError as e:  # a ledger that failed above cannot be read for the witness checks either
+        report.problems.append(Problem(e.seq, e.reason))
     rule_report = _replay_rules(app, ledger) if rules and report.ok else None  # quality (issue 14)
     if rule_report is not None:
         extra["rules"] = rule_report.to_dict()
@@ -112,11 +122,13 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, r
         print_summary(extra)
         if rule_report is not None:
             _print_rules(rule_report)
+        sys.stdout.write(f"not detectable: {report.not_detectable}\n")
     else:
         first = report.first
         sys.stderr.write(f"FAILED at seq {first.seq}: {one_line(first.message)}\n")
         for p in sorted(report.problems, key=lambda p: p.seq)[1:10]:
             sys.stderr.write(f"  also seq {p.seq}: {one_line(p.message)}\n")
+        sys.stderr.write(f"not detectable: {report.not_detectable}\n")
     if not report.ok or (rule_report is not None and not rule_report.ok):
         raise SystemExit(1)
 
@@ -148,7 +160,10 @@ def _extra_checks(app: AppContext, ledger: Ledger, report) -> dict:
 
     checkpoints = verify_checkpoints(ledger)
     merge_into(report, checkpoints)  # a checkpoint problem fails verify like any other, with its own line
-    return {"checkpoints": checkpoints.to_dict()}
+    from tilsyn.standards.snapshots import verify_snapshots
+
+    snapshots = verify_snapshots(ledger, app.plugins(), report)
+    return {"checkpoints": checkpoints.to_dict(), "snapshots": snapshots}
 
 
 COMMANDS = [init, log, verify]

@@ -33,3 +33,15 @@ class KeyFileError(LedgerError):
 
 class StoreError(LedgerError):
     """The database cannot be opened, is not a ledger, or already holds one."""
+
+
+class DamagedError(LedgerError):
+    """Stored data failed verification: the bytes, a chain link, a signature or a cache disagree.
+
+    ``seq`` is the first position found damaged, ``reason`` what is wrong there. The CLI exits 1 on it
+    (a failed verification), never 2; run ``tilsyn verify`` for the full list of problems.
+    """
+
+    def __init__(self, seq: int, reason: str):
+        self.seq, self.reason = seq, reason
+        super().__init__(f"the ledger is damaged at seq {seq}: {reason}; run 'tilsyn verify'")

@@ -22,7 +22,7 @@ import msgspec
 from . import identity, keys, timefmt
 from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash, make_statement)
-from .errors import AuthorizationError, ConflictError, LedgerError, StoreError, ValidationError
+from .errors import AuthorizationError, ConflictError, DamagedError, LedgerError, StoreError, ValidationError
 from .heads import HEADS_STREAM, STREAM_HEADS, Head as StreamHead, HeadsMap, heads_as_of
 from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .origin import check_origin
@@ -32,7 +32,8 @@ from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, rules_bytes
 from .signing import SignedStatement, Signer, SigningProcess
 from .store import Head, Store, StoredEvent
-from .tree import LedgerTree
+from .tree import LedgerTree, RightEdge
+from .trust import ZERO_DIGEST, StreamMark, TrustStore, Verified, extend_digest
 
 
 @dataclass(frozen=True)
@@ -88,10 +89,12 @@ class Event:
 class Ledger:
     """A tamper-evident, append-only ledger of signed events. Open with :meth:`open` or :meth:`init`."""
 
-    def __init__(self, store: Store, policy: Policy | None = None, kek: bytes | None = None):
+    def __init__(self, store: Store, policy: Policy | None = None, kek: bytes | None = None,
+                 trust: TrustStore | None = None):
         self.store = store
         self.policy = policy or Policy()
         self.vault = SubjectVault(store, kek)  # per-subject keys for personal fields (personal.py)
+        self.trust = trust or TrustStore(None)
         self._registry = KeyRegistry()
         # What this object saw at the end of its last successful append. If the head is still the same
         # when the next append takes the lock, nobody else wrote in between, so the key registry and the
@@ -105,6 +108,11 @@ class Ledger:
         # Signers this object has built statements for: when the loaded rules differ from the recorded
         # ones, the next append's own signer records them (rules.py) — in-process, never stored.
         self._signers: dict[str, Signer] = {}
+        # What this machine has verified (trust.py): the registry, the stream versions and every read
+        # are checked against it, never against what the database merely says. None: not loaded yet.
+        self._verified: Verified | None = None
+        self._edge: RightEdge | None = None
+        self._dirty = False
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
@@ -112,21 +120,33 @@ class Ledger:
     # -- opening -------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str, policy: Policy | None = None, kek: bytes | None = None, *,
+             trust_home: str | os.PathLike | None = None, verified: bool = True,
              read_only: bool = False) -> "Ledger":
         """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``).
 
         ``kek`` is the operator's key-encryption key for personal data (see personal.py); without it
-        events with personal fields can neither be recorded nor read in clear. ``read_only`` opens the
-        database for reading only (see :meth:`Store.connect`).
+        events with personal fields can neither be recorded nor read in clear. ``trust_home`` is where
+        this machine keeps what it verified (the key home, see trust.py): events verified once are then
+        not verified again. Opening verifies every event not yet verified and raises
+        :class:`~tilsyn.ledger.errors.DamagedError` naming the first damaged seq. ``verified=False``
+        opens without looking at any event (for ``tilsyn verify``, which trusts nothing folded).
+        ``read_only`` opens the database for reading only (see :meth:`Store.connect`).
         """
         store = Store.connect(url, read_only=read_only)
         # A missing SQLite file is checked first: looking into it would create an empty file where the
         # user mistyped a path.
         if (store.dialect == "sqlite" and not os.path.exists(store.engine.url.database)) or not store.has_schema():
             raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
-        ledger = cls(store, policy, kek)
-        ledger._refresh_registry()
+        ledger = cls(store, policy, kek, TrustStore(trust_home) if trust_home is not None else None)
+        if not verified:
+            return ledger
+        try:
+            ledger._refresh_registry()
+        except BaseException:
+            ledger.close()
+            raise
         if not ledger._registry.keys:
+            ledger.close()
             raise StoreError(f"the ledger at {store.display_url()} has no genesis event")
         return ledger
 
@@ -134,7 +154,7 @@ class Ledger:
     def init(
         cls, url: str, authority: str, keystore: KeyStore, *, passphrase: str | None = None,
         policy: Policy | None = None, origin: str | None = None, occurred_at: str | None = None,
-        kek: bytes | None = None,
+        kek: bytes | None = None, trust_home: str | os.PathLike | None = None,
     ) -> tuple["Ledger", Signer]:
         """Create a new ledger: schema, an authority key with role ``admin``, and the genesis event.
 
@@ -153,7 +173,7 @@ class Ledger:
                 raise StoreError(f"the database at {store.display_url()} already holds other tables ({shown}); "
                                  f"a ledger needs a database of its own; nothing was changed")
         store.create_schema_locked()
-        ledger = cls(store, policy, kek)
+        ledger = cls(store, policy, kek, TrustStore(trust_home) if trust_home is not None else None)
         private = keys.generate()
         signer = Signer(authority, private)
         ledger._signers[signer.key_id] = signer  # records the rules in force right after the genesis event
@@ -183,7 +203,15 @@ class Ledger:
         return ledger, signer
 
     def close(self) -> None:
+        self.save_trust()
         self.store.dispose()
+
+    def save_trust(self) -> None:
+        """Write what this object verified to the trust home (done by :meth:`close`)."""
+        if self._dirty and self._verified is not None and self._edge is not None:
+            self._verified.edge = self._edge.edge()
+            self.trust.save(self._verified)
+            self._dirty = False
 
     def __enter__(self) -> "Ledger":
         return self
@@ -357,7 +385,8 @@ class Ledger:
             return self.append(signer.sign(stmt))[0]
         # "Next version, whatever it is": start from the version this object last wrote, if any, and
         # retry once with the real one should another writer have moved the stream on meanwhile.
-        guess = self._versions.get(stream)
+        mark = self._verified.streams.get(stream) if self._verified is not None else None
+        guess = mark.version if mark is not None else None
         stmt = self.statement(signer, stream, type, payload, occurred_at=occurred_at,
                               stream_version=guess + 1 if guess is not None else None)
         try:
@@ -422,9 +451,11 @@ class Ledger:
 
     @staticmethod
     def _from_bytes(item: SignedStatement) -> SignedStatement:
-        """For a statement signed elsewhere, trust only its bytes: the fields come from decoding them."""
-        if item.signer_public_key is not None:
-            return item  # made by a local Signer from this very statement (see signing.py)
+        """Trust only the signed bytes, whoever built the statement: the fields come from decoding them.
+
+        (``signer_public_key`` of a local Signer is never trusted either: the signature is verified
+        against the registered key in :meth:`_append_locked`, whatever built the statement.)
+        """
         try:
             statement = decode_statement(item.data)
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
@@ -436,10 +467,10 @@ class Ledger:
     def _append_locked(self, batch: list[SignedStatement], within, heads_signer: Signer | None = None) -> list[Event]:
         with self.store.writing() as conn:
             head = self.store.head(conn)
-            fresh = head is not None and head == self._seen_head
-            if not fresh:
+            st = self._verified
+            if st is None or head is None or head.seq != st.seq or head.leaf_hash != st.leaf:
+                st = self._catch_up(conn, head)  # another writer moved on: verify what it wrote first
                 self._versions = {}
-                self._refresh_registry(conn)
                 self._refresh_rules(conn)
             if head is None and (not batch or batch[0].statement.type != identity.GENESIS):
                 raise ValidationError("an empty ledger must start with its genesis event")
@@ -461,7 +492,8 @@ class Ledger:
             unknown = [st for st in first_version if st not in self._versions]
             current_versions = dict(self._versions)
             if unknown:
-                current_versions.update(self.store.stream_versions(conn, unknown))
+                # Verified versions, not the database's say-so.
+                current_versions.update({x: (st.streams[x].version if x in st.streams else 0) for x in unknown})
             for stream, version in first_version.items():
                 current = current_versions[stream]
                 if stream == HEADS_STREAM and heads_signer is not None and version == 0:
@@ -493,10 +525,8 @@ class Ledger:
                         raise ValidationError("a genesis event can only be the first event")
                     registry.apply(seq, s)
                 info = registry.authorize(s, self.policy.get(s.type).roles)
-                if item.signer_public_key is not None:
-                    if item.signer_public_key != info.public_key:
-                        raise AuthorizationError(f"statement signed with a key other than {s.key_id}")
-                elif not keys.verify(info.public_key, item.signature, item.data):
+                # Every signature, whoever built the statement: no public path appends one that fails.
+                if not keys.verify(info.public_key, item.signature, item.data):
                     raise AuthorizationError(
                         f"the signature on the {s.type} statement does not verify under key {s.key_id}")
                 if changes_keys and s.type != identity.GENESIS:
@@ -514,8 +544,12 @@ class Ledger:
             self.store.insert(conn, rows)
             for hook in self._append_hooks:
                 hook(conn, out)
+            self.vault.flush(conn, out)  # subject keys made for this batch commit with it, or not at all
             if within is not None:
                 within(conn, out)
+        # Committed: these events are verified (we checked every signature above) and extend the state.
+        self.vault.committed()
+        self._extend(out)
         self._registry = registry
         if rules is not None:
             self._rules_recorded = self.policy.rules()[1]
@@ -585,25 +619,180 @@ class Ledger:
             self._versions[e.statement.stream] = e.statement.stream_version
         return last
 
+    def _extend(self, events: Sequence["Event"]) -> None:
+        st, edge = self._verified, self._edge
+        if st.seq == 0 and events and events[0].seq == 1:
+            st.genesis, st.url = events[0].leaf_hash, self._trust_key(events[0].leaf_hash)
+        for e in events:
+            s = e.statement
+            mark = st.streams.get(s.stream)
+            st.streams[s.stream] = StreamMark(s.stream_version, e.seq,
+                                              extend_digest(mark.digest if mark else ZERO_DIGEST, e.leaf_hash))
+            if s.type == SUBJECT_ERASED and s.stream == SUBJECTS_STREAM and isinstance(s.payload.get("subject"), str):
+                st.erased.setdefault(s.payload["subject"], e.seq)
+            edge.add(e.leaf_hash)
+        last = events[-1]
+        st.seq, st.leaf, st.recorded_at = last.seq, last.leaf_hash, last.recorded_at
+        self._dirty = True
+
     def add_append_hook(self, hook) -> None:
         """Call ``hook(conn, events)`` inside every append transaction (e.g. to extend the Merkle tree)."""
         self._append_hooks.append(hook)
 
-    # -- reading -------------------------------------------------------------------------------
+    # -- reading (verified) ---------------------------------------------------------------------
     def read(
+        self, *, stream: str | None = None, after_seq: int = 0, until_seq: int | None = None,
+        types: Sequence[str] | None = None, since: StreamMark | None = None,
+    ) -> Iterator[Event]:
+        """Events in ``seq`` order, optionally of one stream, a seq window, or some types — verified.
+
+        Only what checks out against what this machine verified (trust.py) is returned: a stream's
+        events by their bytes, versions and the stream's digest; other reads by the hash chain up to the
+        verified head. Raises :class:`DamagedError` naming the seq instead of returning anything damaged.
+        ``since`` (a :class:`StreamMark` a snapshot was taken at) reads a stream from there on.
+        """
+        wanted = frozenset(types) if types else None
+        if stream is not None:
+            events = [e for e in self._read_stream(stream, since) if wanted is None or e.type in wanted]
+        else:
+            events = self._read_chain(after_seq, wanted)
+        return iter([e for e in events if e.seq > after_seq and (until_seq is None or e.seq <= until_seq)])
+
+    def read_unverified(
         self, *, stream: str | None = None, after_seq: int = 0, until_seq: int | None = None,
         types: Sequence[str] | None = None,
     ) -> Iterator[Event]:
-        """Events in ``seq`` order, optionally of one stream, a seq window, or some types."""
+        """Events as the database holds them, unchecked (for diagnostics; views use :meth:`read`)."""
         with self.store.reading() as conn:
             for row in self.store.iter_events(conn, stream=stream, after_seq=after_seq, until_seq=until_seq,
                                               types=tuple(types) if types else None):
                 yield Event.from_stored(row)
 
-    def stream_version(self, stream: str) -> int:
-        """The stream's current version (0 if it has no events)."""
+    def stream_mark(self, stream: str) -> StreamMark | None:
+        """The verified position of ``stream`` (version, last seq, digest), for binding caches to it."""
         with self.store.reading() as conn:
-            return self.store.stream_version(conn, stream)
+            return self._catch_up(conn).streams.get(stream)
+
+    def stream_mark_at(self, stream: str, seq: int) -> StreamMark | None:
+        """The verified mark of ``stream`` as of its event at ``seq`` (None if it has no event there)."""
+        digest = ZERO_DIGEST
+        for e in self._read_stream(stream, None):
+            digest = extend_digest(digest, e.leaf_hash)
+            if e.seq == seq:
+                return StreamMark(e.statement.stream_version, seq, digest)
+        return None
+
+    def verified_streams(self, prefix: str = "") -> list[str]:
+        """Every stream (starting with ``prefix``) of the verified ledger."""
+        with self.store.reading() as conn:
+            return sorted(k for k in self._catch_up(conn).streams if k.startswith(prefix))
+
+    def erasure_seq(self, subject: str) -> int | None:
+        """The seq of the verified signed erasure of ``subject``, if there is one."""
+        with self.store.reading() as conn:
+            return self._catch_up(conn).erased.get(subject)
+
+    def verified_head(self, conn=None) -> tuple[int, bytes]:
+        """``(size, Merkle root)`` of the verified ledger, from the verified records (never from the
+        ``merkle_nodes`` cache)."""
+        if conn is None:
+            with self.store.reading() as c:
+                self._catch_up(c)
+        else:
+            self._catch_up(conn)
+        return self._verified.seq, self._edge.root()
+
+    def adopt_verified(self, report) -> None:
+        """After a full :func:`~tilsyn.ledger.verify.verify_ledger` of this ledger: compare with what this
+        machine verified before (adding a problem to ``report`` if events it saw are gone or changed),
+        and, if the report is clean, keep its result as the verified state."""
+        from .verify import Problem
+
+        walker = report.walker
+        if walker is None:
+            return
+        key = self._trust_key(walker.genesis)
+        before = self.trust.load(key)
+        size = walker.expected_seq - 1
+        if before is not None and before.seq:
+            leaves = walker.leaves or b""
+            if before.seq > size:
+                report.problems.append(Problem(size + 1, f"events {size + 1}–{before.seq}, verified by this machine "
+                                                         "before, are gone (the ledger was truncated)"))
+            elif bytes(leaves[(before.seq - 1) * 32:before.seq * 32]) != before.leaf:
+                report.problems.append(Problem(before.seq, "the record differs from the one this machine verified "
+                                                           "before (history was rewritten)"))
+        if report.ok:
+            self._verified, self._edge, self._registry = walker.state(key), walker.edge, walker.registry
+            self._dirty = True
+
+    def _row_event(self, row, stream: str | None = None, version: int | None = None) -> Event:
+        """An :class:`Event` from a row, checking what one row alone can show; raises DamagedError."""
+        try:
+            rec = decode_record(row.record)
+            stmt = decode_statement(rec.statement)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            raise DamagedError(row.seq, f"the stored record does not decode ({e})") from None
+        lh = leaf_hash(row.record)
+        if rec.seq != row.seq:
+            raise DamagedError(row.seq, f"the row holds the record of seq {rec.seq}")
+        if lh != row.leaf_hash:
+            raise DamagedError(row.seq, "the record bytes do not match the stored leaf hash (the record was altered)")
+        if stream is not None and stmt.stream != stream:
+            raise DamagedError(row.seq, f"the row is filed under stream {stream!r} but its signed statement is of "
+                                        f"{stmt.stream!r} (the stream column was edited)")
+        if version is not None and stmt.stream_version != version:
+            raise DamagedError(row.seq, f"stream {stmt.stream} should continue at version {version} here, not "
+                                        f"{stmt.stream_version} (an event was removed, added or moved)")
+        for col in ("stream", "stream_version", "type", "actor", "occurred_at"):
+            if getattr(row, col) != getattr(stmt, col):
+                raise DamagedError(row.seq, f"the indexed column {col} differs from the signed statement")
+        if row.recorded_at != rec.recorded_at:
+            raise DamagedError(row.seq, "the indexed column recorded_at differs from the sealed record")
+        return Event(rec.seq, rec.recorded_at, rec.prev, stmt, rec.statement, rec.signature, row.record, lh)
+
+    def _read_stream(self, stream: str, since: StreamMark | None) -> list[Event]:
+        with self.store.reading() as conn:
+            st = self._catch_up(conn)
+            mark = st.streams.get(stream)
+            start = since or StreamMark(0, 0, ZERO_DIGEST)
+            digest, version, out = start.digest, start.version, []
+            for row in self.store.iter_events(conn, stream=stream, after_seq=start.seq, until_seq=st.seq):
+                version += 1
+                e = self._row_event(row, stream, version)
+                digest = extend_digest(digest, e.leaf_hash)
+                out.append(e)
+            if mark is None and not out and since is None:
+                return []
+            if mark is None or (version, digest) != (mark.version, mark.digest):
+                raise self._locate(conn, f"the events of stream {stream} differ from those this machine verified "
+                                         "(an event was removed, replaced or re-filed)")
+            return out
+
+    def _read_chain(self, after_seq: int, types: frozenset[str] | None) -> list[Event]:
+        # Every record from after_seq to the verified head, linked by prev up to the verified leaf: the
+        # chain authenticates each record, whatever its stream or type columns say.
+        with self.store.reading() as conn:
+            st = self._catch_up(conn)
+            out, expect, prev = [], after_seq + 1, None
+            for row in self.store.iter_events(conn, after_seq=after_seq, until_seq=st.seq):
+                if row.seq != expect:
+                    raise DamagedError(min(row.seq, expect), f"seq {expect} is missing (found seq {row.seq} next)")
+                e = self._row_event(row)
+                if prev is not None and e.prev != prev:
+                    raise DamagedError(row.seq - 1, f"the record was altered (seq {row.seq} names a different hash "
+                                                    "as prev)")
+                prev, expect = e.leaf_hash.hex(), row.seq + 1
+                if types is None or e.type in types:
+                    out.append(e)
+            if st.seq > after_seq and (expect - 1 != st.seq or prev != st.leaf.hex()):
+                raise self._locate(conn, "the records differ from those this machine verified")
+            return out
+
+    def stream_version(self, stream: str) -> int:
+        """The stream's current (verified) version (0 if it has no events)."""
+        mark = self.stream_mark(stream)
+        return mark.version if mark is not None else 0
 
     def head(self):
         with self.store.reading() as conn:
@@ -613,16 +802,117 @@ class Ledger:
         with self.store.reading() as conn:
             return self.store.count(conn)
 
+    # -- catching up with what others wrote -------------------------------------------------------
     def _refresh_registry(self, conn=None) -> None:
-        def fold(c):
-            # Only seq and record bytes: this runs on every open and whenever another writer moved on.
-            for seq, record in self.store.stream_records(c, KEYS_STREAM, self._registry.last_seq):
-                self._registry.apply(seq, decode_statement(decode_record(record).statement))
+        if conn is not None:
+            self._catch_up(conn)
+        else:
+            with self.store.reading() as c:
+                self._catch_up(c)
+
+    def _catch_up(self, conn, head: Head | None = None) -> Verified:
+        """Bring what this object verified up to the head: check the anchor, fold the key registry from
+        verified key events, verify every event beyond the verified prefix. Raises DamagedError."""
+        head = head if head is not None else self.store.head(conn)
+        st = self._verified
+        if st is not None and head is not None and head.seq == st.seq and head.leaf_hash == st.leaf:
+            return st
+        fresh = st is None
+        if fresh:
+            key = self._trust_key(self._genesis_leaf(conn) if head is not None else b"")
+            st = self.trust.load(key) or Verified(url=key)
+        if head is None:
+            if st.seq:
+                raise DamagedError(1, f"the ledger is empty, but this machine verified {st.seq} events of it before")
+            self._verified, self._edge = st, RightEdge()
+            return st
+        if st.seq:
+            self._check_anchor(conn, st, head)
+        registry = self._registry
+        if fresh:
+            registry = self._fold_keys(conn, st) if st.seq else KeyRegistry()
+        if head.seq > st.seq:
+            from .verify import Report, _Walker, scan
+
+            if not fresh:
+                st.edge = self._edge.edge()  # the live edge (the state's copy is refreshed only on save)
+                registry = registry.copy()  # a failed catch-up must leave ours as it was
+            report = Report()
+            walker = _Walker(self.policy, report, st if st.seq else None, registry)
+            walker.leaves = None
+            scan(conn, self.store, walker, after_seq=st.seq)
+            if walker.expected_seq - 1 < head.seq and not report.problems:
+                walker.problem(walker.expected_seq, "the events table ends before its head row")
+            if report.problems:
+                first = report.first
+                raise DamagedError(first.seq, first.message)
+            st, registry = walker.state(st.url), walker.registry
+            self._edge = walker.edge
+            self._dirty = True
+        elif fresh:
+            self._edge = RightEdge.resume(st.seq, st.edge)
+        self._verified, self._registry = st, registry
+        return st
+
+    def _trust_key(self, genesis: bytes) -> str:
+        """Which verified state belongs to this ledger: its database (a SQLite file by its real path)
+        and its genesis record, so a new ledger made where an old one was starts afresh."""
+        url = self.store.url
+        if self.store.dialect == "sqlite":
+            url = "sqlite:///" + os.path.realpath(self.store.engine.url.database)
+        return f"{url}#{genesis.hex()}"
+
+    def _genesis_leaf(self, conn) -> bytes:
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        row = conn.exec_driver_sql(f"SELECT record FROM events WHERE seq = {mark}", (1,)).first()
+        if row is None:
+            raise DamagedError(1, "the genesis record (seq 1) is missing")
+        return leaf_hash(bytes(row[0]))
+
+    def _check_anchor(self, conn, st: Verified, head: Head) -> None:
+        if head.seq < st.seq:
+            raise DamagedError(head.seq + 1, f"events {head.seq + 1}–{st.seq}, verified by this machine before, "
+                                             "are gone (the ledger was truncated or rewound)")
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        rows = {r[0]: (bytes(r[1]), bytes(r[2])) for r in conn.exec_driver_sql(
+            f"SELECT seq, leaf_hash, record FROM events WHERE seq IN ({mark}, {mark})", (1, st.seq))}
+        for seq, want in ((1, st.genesis), (st.seq, st.leaf)):
+            got = rows.get(seq)
+            if got is None or got[0] != want or leaf_hash(got[1]) != want:
+                raise DamagedError(seq, "the record differs from the one this machine verified before"
+                                        + (" (another genesis: not the ledger verified here)" if seq == 1 else ""))
+
+    def _fold_keys(self, conn, st: Verified) -> KeyRegistry:
+        """The registry from the verified key events only: their bytes must give the digest verified."""
+        registry = KeyRegistry()
+        mark = st.streams.get(KEYS_STREAM)
+        digest, version = ZERO_DIGEST, 0
         try:
-            if conn is not None:
-                fold(conn)
-            else:
-                with self.store.reading() as c:
-                    fold(c)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValidationError) as e:
-            raise LedgerError(f"the key events in this ledger are damaged ({e}); run 'tilsyn verify'") from None
+            for seq, record in self.store.stream_records(conn, KEYS_STREAM, 0):
+                if seq > st.seq:
+                    break
+                lh = leaf_hash(record)
+                digest, version = extend_digest(digest, lh), version + 1
+                rec = decode_record(record)
+                stmt = decode_statement(rec.statement)
+                if rec.seq != seq or stmt.stream != KEYS_STREAM or stmt.stream_version != version:
+                    raise DamagedError(seq, "the key event is not the one verified at this position")
+                registry.apply(seq, stmt)
+        except DamagedError:
+            raise
+        except Exception as e:  # noqa: BLE001 - any failure to fold a stored key event is damage
+            raise self._locate(conn, f"the key events do not fold ({type(e).__name__}: {e})") from None
+        if mark is None or (version, digest) != (mark.version, mark.digest):
+            raise self._locate(conn, "the key events differ from those this machine verified (a key event was "
+                                     "forged, removed, altered or re-filed)")
+        return registry
+
+    def _locate(self, conn, fallback: str) -> DamagedError:
+        """The precise first damaged seq, by a full verification (only on the path to an error)."""
+        from .verify import verify_ledger
+
+        report = verify_ledger(self.store, self.policy)
+        first = report.first
+        if first is not None:
+            return DamagedError(first.seq, first.message)
+        return DamagedError(self._verified.seq if self._verified else 1, fallback)

@@ -46,6 +46,15 @@ subject_keys = sa.Table(
 )
 
 
+def unwrap_ok(kek: bytes, subject: str, wrapped: bytes) -> bool:
+    """True if ``wrapped`` opens under ``kek`` as the key of ``subject`` (for verification)."""
+    try:
+        AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], subject.encode())
+        return True
+    except (InvalidTag, ValueError):
+        return False
+
+
 class ErasedError(LedgerError):
     """The subject's key was destroyed: the data is gone for good."""
 
@@ -122,6 +131,10 @@ class SubjectVault:
         self.store = store
         self.kek = kek
         self._cache: dict[str, bytes] = {}
+        # Keys made for data not yet appended: written by :meth:`flush` inside the append transaction
+        # of the first event that carries data sealed under them, so a killed or refused append leaves
+        # no orphan key row behind.
+        self._pending: dict[str, tuple[bytes, str, str]] = {}
 
     def _require_kek(self) -> bytes:
         if self.kek is None:
@@ -155,13 +168,7 @@ class SubjectVault:
             key = AESGCM.generate_key(256)
             nonce = os.urandom(12)
             wrapped = nonce + AESGCM(kek).encrypt(nonce, key, subject.encode())
-            try:
-                with self.store.engine.begin() as conn:
-                    conn.execute(subject_keys.insert().values(subject=subject, wrapped=wrapped, kek_id=kek_id(kek),
-                                                              created_at=timefmt.now()))
-            except sa.exc.IntegrityError:  # another writer made it first: use theirs
-                self._cache.pop(subject, None)
-                return self.key(subject)
+            self._pending[subject] = (wrapped, kek_id(kek), timefmt.now())
         self._cache[subject] = key
         return key
 
@@ -192,9 +199,40 @@ class SubjectVault:
         with self.store.reading() as conn:
             return conn.execute(sa.select(subject_keys).order_by(subject_keys.c.subject)).all()
 
+    def flush(self, conn, events) -> None:
+        """Insert the pending keys of the subjects whose sealed data ``events`` carry (in their transaction)."""
+        if not self._pending:
+            return
+        wanted = set()
+        for e in events:
+            payloads = [e.statement.payload]
+            if isinstance(e.statement.payload.get("replacement"), dict):
+                payloads.append(e.statement.payload["replacement"])
+            for p in payloads:
+                wanted.update(sealed_subject(v) for v in p.values() if is_sealed(v))
+        for subject in sorted(wanted & set(self._pending)):
+            wrapped, kid, created = self._pending[subject]
+            exists = conn.execute(sa.select(subject_keys.c.subject).where(subject_keys.c.subject == subject)).first()
+            if exists:
+                # Another writer made this subject's key first: our data would be sealed under a key
+                # nobody keeps. Refuse; the next attempt seals under theirs.
+                self._pending.pop(subject)
+                self._cache.pop(subject, None)
+                raise LedgerError(f"another writer created the key of data subject {subject!r} meanwhile; "
+                                  "nothing was written, try again")
+            conn.execute(subject_keys.insert().values(subject=subject, wrapped=wrapped, kek_id=kid, created_at=created))
+        self._inflight = wanted
+
+    def committed(self) -> None:
+        """The append that :meth:`flush` wrote into committed: its keys are no longer pending."""
+        for subject in getattr(self, "_inflight", ()):
+            self._pending.pop(subject, None)
+        self._inflight = set()
+
     def destroy(self, conn, subject: str, reason: str, seq: int, at: str) -> None:
         """Destroy the subject's key inside the caller's transaction (the erasure event's)."""
         self._cache.pop(subject, None)
+        self._pending.pop(subject, None)
         exists = conn.execute(sa.select(subject_keys.c.subject).where(subject_keys.c.subject == subject)).first()
         values = dict(wrapped=None, erased_at=at, erase_reason=reason, erase_seq=seq)
         if exists:

@@ -132,6 +132,19 @@ class RightEdge:
         self._keep = set(keep)
         self.kept: dict[tuple[int, int], bytes] = {}
 
+    @classmethod
+    def resume(cls, size: int, edge) -> "RightEdge":
+        """Continue from a saved right edge (``(level, hash)`` pairs, see :meth:`edge`) of ``size`` leaves."""
+        out = cls()
+        out.size, out._edge = size, [(int(level), bytes(h)) for level, h in edge]
+        if sum(1 << level for level, _ in out._edge) != size:
+            raise ValueError("the saved right edge does not match its size")
+        return out
+
+    def edge(self) -> list[tuple[int, bytes]]:
+        """The right edge as ``(level, hash)`` pairs, for :meth:`resume`."""
+        return list(self._edge)
+
     def add(self, leaf: bytes) -> None:
         """Append one leaf hash."""
         idx, level, h = self.size, 0, leaf

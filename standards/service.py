@@ -74,7 +74,7 @@ class Supervision:
         self.ledger = ledger
         self.plugins = plugins
         self.catalog = plugins.catalog
-        self.snapshots = SnapshotCache(ledger.store)
+        self.snapshots = SnapshotCache(ledger)
         self.may_see_personal = may_see_personal
 
     # -- personal data -------------------------------------------------------------------------
@@ -118,9 +118,11 @@ class Supervision:
 
     # -- reading -------------------------------------------------------------------------------
     def events(self, tilbud: str, *, after_seq: int = 0, until_seq: int | None = None,
-               until_time: str | None = None) -> list[EventView]:
+               until_time: str | None = None, since=None) -> list[EventView]:
+        """The tilbud's verified events (``since``: continue from a snapshot's stream mark)."""
         out = []
-        for e in self.ledger.read(stream=ev.tilbud_stream(tilbud), after_seq=after_seq, until_seq=until_seq):
+        for e in self.ledger.read(stream=ev.tilbud_stream(tilbud), after_seq=after_seq, until_seq=until_seq,
+                                  since=since):
             if until_time is not None and e.recorded_at > until_time:
                 break  # recorded_at never decreases along seq
             out.append(_view(e))
@@ -130,11 +132,13 @@ class Supervision:
         """The tilbud's state now, or as of a seq / a time (what the ledger knew then)."""
         until_seq, until_time = parse_as_of(as_of)
         stream = ev.tilbud_stream(tilbud)
-        base = None
+        base = mark = None
         if use_snapshots and until_time is None:
-            base = self.snapshots.load(stream, max_seq=until_seq)
+            got = self.snapshots.load_marked(stream, max_seq=until_seq)
+            if got is not None:
+                base, mark = got
         start = base.last_seq if base is not None else 0
-        later = self.events(tilbud, after_seq=start, until_seq=until_seq, until_time=until_time)
+        later = self.events(tilbud, after_seq=start, until_seq=until_seq, until_time=until_time, since=mark)
         state = fold(later, base)
         if state.registered_seq is None:
             if as_of is not None and self.ledger.stream_version(stream) > 0:
