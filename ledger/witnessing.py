@@ -204,7 +204,7 @@ def verify_witnessing(ledger: "Ledger", policy: TlogPolicy | None = None) -> Wit
     try:
         keys = log_keys(ledger)
     except Exception as e:  # no readable genesis: verify_ledger reports the cause
-        report.problems.append((1, f"cannot check checkpoint times: {e}"))
+        report.problems.append((getattr(e, "seq", 1), f"cannot check checkpoint times: {getattr(e, 'reason', e)}"))
         return report
     name = note_key_name(ledger.origin)
     last_time, count = None, ledger.count()
