@@ -839,7 +839,7 @@ class Ledger:
                 registry = registry.copy()  # a failed catch-up must leave ours as it was
             report = Report()
             walker = _Walker(self.policy, report, st if st.seq else None, registry)
-            walker.leaves = None
+            walker.leaves, walker.lenient_types = None, True
             scan(conn, self.store, walker, after_seq=st.seq)
             if walker.expected_seq - 1 < head.seq and not report.problems:
                 walker.problem(walker.expected_seq, "the events table ends before its head row")

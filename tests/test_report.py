@@ -275,6 +275,7 @@ def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
     copy = tmp_path / "tampered"
     shutil.copytree(demo, copy)
     seq = _seq_of(copy, TILBUD, "En anden borger bekræfter")
+    decision = str(paabud(copy)[0])
     with sqlite3.connect(copy / "tilsyn.db") as db:
         (record,) = db.execute("SELECT record FROM events WHERE seq = ?", (seq,)).fetchone()
         fields = json.loads(record)
@@ -284,11 +285,11 @@ def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
         forged = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
         assert forged != bytes(record)
         db.execute("UPDATE events SET record = ? WHERE seq = ?", (forged, seq))
-    for args in (("report", TILBUD), ("letter", TILBUD, str(paabud(copy)[0]))):
+    for args in (("report", TILBUD), ("letter", TILBUD, decision)):
         out = copy / f"{args[0]}.html"
         result = tilsyn(copy, "--as", SUPERVISOR, *args, "--out", str(out))
         assert result.exit_code == 1, result.output
-        assert result.output.startswith("tilsyn: error: no ") and f"seq {seq}" in result.output
+        assert result.output.startswith("tilsyn: error: ") and f"seq {seq}" in result.output
         assert not out.exists()
 
 

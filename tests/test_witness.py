@@ -336,6 +336,8 @@ def rewrite_without(demo: Demo, drop_seq: int, extra_events: int = 2) -> None:
         conn.execute("DELETE FROM checkpoints")
         conn.execute("DELETE FROM checkpoint_cosignatures")
     conn.close()
+    # The authority rewrites with full access to everything, its own record of what it verified too.
+    shutil.rmtree(Path(demo.env["TILSYN_HOME"]) / "verified", ignore_errors=True)
     keystore = KeyStore(demo.dir)
     with demo.ledger() as ledger:
         for st in later:
@@ -362,6 +364,9 @@ def test_the_insider_rewrite_is_caught_by_a_receipt_a_bundle_and_the_witnesses(d
     assert "extends the checkpoint" in demo.ok("verify", "--against", str(receipt)).stdout
 
     rewrite_without(demo, PAABUD_SEQ)
+    # As seen from a machine that never verified the ledger before (this one's own record of what it
+    # verified, in the key home, would expose the rewrite at once: kernel, issue 9).
+    shutil.rmtree(Path(demo.env["TILSYN_HOME"]) / "verified", ignore_errors=True)
     # The rewritten ledger is consistent in itself: without witnesses or receipts nothing shows.
     (tmp_path / "tilsyn.toml").unlink()
     demo.ok("verify")
