@@ -103,7 +103,10 @@ def verify(app: AppContext, against: tuple[str, ...], policy_file: str | None, r
     from .witness_verify import witness_checks
 
     try:
-        extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
+        # Witness checks read through the verified ledger: on a ledger that failed above they could only
+        # repeat its damage under another seq, unless evidence (--against) asks for them.
+        if report.ok or evidence:
+            extra |= witness_checks(app, ledger, report, policy_file, evidence, quiet=as_json)
     except DamagedError as e:  # a ledger that failed above cannot be read for the witness checks either
         report.problems.append(Problem(e.seq, e.reason))
     rule_report = _replay_rules(app, ledger) if rules and report.ok else None  # quality (issue 14)

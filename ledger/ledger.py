@@ -470,6 +470,7 @@ class Ledger:
             st = self._verified
             if st is None or head is None or head.seq != st.seq or head.leaf_hash != st.leaf:
                 st = self._catch_up(conn, head)  # another writer moved on: verify what it wrote first
+            if head is None or head != self._seen_head:
                 self._versions = {}
                 self._refresh_rules(conn)
             if head is None and (not batch or batch[0].statement.type != identity.GENESIS):
