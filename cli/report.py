@@ -48,7 +48,7 @@ def report(app: AppContext, tilbud_id: str, out: str, pdf: bool, as_of: str | No
     title = f"Tilsynsrapport – {s['name']}" + (" (intern)" if internal else "")
     page = render("report.html", title=title, author=data["authority"], doc_noun="rapporten", pdf=target.pdf,
                   running=f"Tilsynsrapport · {s['name']} · {data['authority']}", **data)
-    target.write(page, attachments, f"Rapport for {tilbud_id}")
+    target.write(page, attachments, f"Rapport for {tilbud_id}", personal=data["personal_shown"])
 
 
 COMMANDS = [report]

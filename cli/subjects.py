@@ -27,11 +27,15 @@ def erase(app: AppContext, subject: str, reason: str, occurred_at: str | None, a
 
     The events stay as they are and still verify; their personal fields can never be read again.
     """
-    event = app.ledger().erase_subject(app.signer(), subject, reason, occurred_at=occurred(occurred_at))
+    ledger = app.ledger()
+    event = ledger.erase_subject(app.signer(), subject, reason, occurred_at=occurred(occurred_at))
+    warning = ledger.vault.scrub_warning
     if as_json:
-        emit_json(event.to_dict())
+        emit_json(event.to_dict() | {"storage_warning": warning})
         return
-    console.print(f"seq {event.seq}: personal data about {subject} erased ({reason}); the key is destroyed")
+    console.print(f"seq {event.seq}: personal data about {subject} erased ({reason}); the key is destroyed", markup=False)
+    if warning:
+        console.print(f"warning: {warning}", markup=False)
 
 
 @click.group()

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import KeyFileError
+from .filemodes import private_dir
 
 
 def generate() -> Ed25519PrivateKey:
@@ -63,7 +64,7 @@ class KeyStore:
         """Write ``key`` to its file with mode 0600 (never overwriting); return the path."""
         kid = key_id(public_bytes(key))
         path = self.path(kid)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent, self.home)
         encryption = (
             serialization.BestAvailableEncryption(passphrase.encode())
             if passphrase else serialization.NoEncryption()

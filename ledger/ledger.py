@@ -366,13 +366,15 @@ class Ledger:
         if not reason.strip():
             raise ValidationError("an erasure needs a legal reason, e.g. 'GDPR art. 17'")
         row = self.vault.status(subject)
-        if row is not None and row.wrapped is None:
+        if row is None:  # a typo (B17 for B-17) must not be signed as a completed erasure
+            raise ValidationError(self.vault.unknown_subject(subject))
+        if row.wrapped is None:
             raise ValidationError(f"{subject!r} was erased already ({row.erased_at[:10]}, seq {row.erase_seq})")
         stmt = self.statement(signer, SUBJECTS_STREAM, SUBJECT_ERASED, {"subject": subject, "reason": reason},
                               occurred_at=occurred_at)
         event = self.append(signer.sign(stmt), within=lambda conn, out: self.vault.destroy(
             conn, subject, reason, out[0].seq, out[0].recorded_at))[0]
-        self.vault.scrub()
+        self.vault.scrub()  # a warning, if it could not finish, is kept in vault.scrub_warning
         return event
 
     def record(

@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from . import timefmt
 from .errors import KeyFileError, LedgerError
+from .filemodes import private_dir
 from .store import Store, metadata
 
 PREFIX = "tilsyn-enc:v1:"
@@ -117,7 +118,7 @@ def create_kek_file(home: Path) -> Path | None:
     path = home / KEK_FILE_NAME
     if path.exists():
         return None
-    home.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_dir(home)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(base64.b64encode(os.urandom(32)).decode() + "\n")
@@ -135,6 +136,7 @@ class SubjectVault:
         # of the first event that carries data sealed under them, so a killed or refused append leaves
         # no orphan key row behind.
         self._pending: dict[str, tuple[bytes, str, str]] = {}
+        self.scrub_warning: str | None = None  # why the last :meth:`scrub` could not finish, if it could not
 
     def _require_kek(self) -> bytes:
         if self.kek is None:
@@ -241,9 +243,40 @@ class SubjectVault:
             conn.execute(subject_keys.insert().values(subject=subject, kek_id="-", created_at=at, **values))
 
     def scrub(self) -> None:
-        """Make sure destroyed key bytes are gone from the database files too (SQLite keeps old pages)."""
-        if self.store.dialect == "sqlite":
-            with self.store.engine.connect() as conn:
+        """Make sure destroyed key bytes are gone from the table's storage too, after the erasure committed.
+
+        When that cannot be finished now, :attr:`scrub_warning` says why (the key row is destroyed either
+        way). What this cannot reach — WAL archives, backups, replicas — the README tells the operator.
+        """
+        self.scrub_warning = None
+        with self.store.engine.connect() as conn:
+            if self.store.dialect == "sqlite":
                 # secure_delete (set on every connection) zeroes the old cell in the new page version;
                 # the checkpoint moves that page into the database file and empties the WAL.
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
+                if busy is not None and busy[0]:
+                    self.scrub_warning = ("another process is reading the database, so the WAL still holds the old page; "
+                            "run 'tilsyn erase' again later or stop the readers and run PRAGMA wal_checkpoint(TRUNCATE)")
+            elif self.store.dialect == "postgresql":
+                # An UPDATE leaves the old row version (with the wrapped key) in the heap as a dead tuple
+                # until vacuum; plain VACUUM frees its space but does not promise to overwrite it. VACUUM
+                # FULL writes the live rows into a new file and drops the old one. The table holds one
+                # small row per data subject, so this is quick.
+                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+                conn.exec_driver_sql("SET lock_timeout = '10s'")  # a long reader must not hang the erasure
+                try:
+                    conn.exec_driver_sql("VACUUM FULL subject_keys")
+                except sa.exc.OperationalError as e:
+                    self.scrub_warning = (f"could not rewrite subject_keys now ({str(e.orig).strip()}); the old row "
+                                          "version stays in the table file until you run VACUUM FULL subject_keys")
+                finally:
+                    conn.exec_driver_sql("RESET lock_timeout")
+
+    def unknown_subject(self, subject: str) -> str:
+        """Why ``subject`` cannot be erased: the ledger holds no key for it (with near names, for a typo)."""
+        import difflib
+
+        known = [r.subject for r in self.subjects()]
+        near = difflib.get_close_matches(subject, known, n=3, cutoff=0.6)
+        hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+        return f"the ledger holds no personal data about {subject!r} (never seen){hint}; nothing was erased"

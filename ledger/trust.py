@@ -23,6 +23,8 @@ from pathlib import Path
 
 import msgspec
 
+from .filemodes import private_dir
+
 ZERO_DIGEST = bytes(32)
 SECRET_FILE = "trust.key"
 STATE_DIR = "verified"
@@ -82,7 +84,7 @@ class TrustStore:
         except OSError:
             pass
         try:
-            self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(self.home)
             secret = os.urandom(32)
             tmp = path.with_name(f".{SECRET_FILE}.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -137,7 +139,7 @@ class TrustStore:
             return
         body = _encoder.encode(state)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            private_dir(path.parent, self.home)
             tmp = path.with_name(f".{path.name}.{os.getpid()}")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:

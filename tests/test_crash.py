@@ -8,15 +8,17 @@ no rollback from the client side) and checks the ledger on both backends.
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tilsyn.ledger import verify_ledger
+
+# tests/ is not a package (pytest runs with --import-mode=importlib): load the helper by its path.
+_spec = importlib.util.spec_from_file_location("tilsyn_tests_killing", Path(__file__).with_name("killing.py"))
+killing = sys.modules.setdefault(_spec.name, importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(killing)
 
 BATCH = 5000
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -52,25 +54,8 @@ sys.exit(3)
 
 def kill_mid_batch(url: str, home: str, marker: Path) -> dict:
     """Run the child until it is inside the batch's transaction, then SIGKILL it; return its marker."""
-    child = subprocess.Popen([sys.executable, "-c", CHILD, str(PROJECT_ROOT), url, home, str(marker), str(BATCH)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 300
-        while not marker.exists() or not marker.read_text():
-            if child.poll() is not None:
-                raise AssertionError(f"the child ended (exit {child.returncode}) before it stalled:\n"
-                                     + child.stderr.read().decode())
-            assert time.monotonic() < deadline, "the child never reached the middle of its transaction"
-            time.sleep(0.05)
-        time.sleep(0.2)  # the marker is written by the hook; let its write finish
-        os.kill(child.pid, signal.SIGKILL)
-        assert child.wait(timeout=60) == -signal.SIGKILL
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()
-        child.stderr.close()
+    killing.kill_when_marked([sys.executable, "-c", CHILD, str(PROJECT_ROOT), url, home, str(marker), str(BATCH)],
+                             marker)
     return json.loads(marker.read_text())
 
 

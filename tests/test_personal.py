@@ -20,9 +20,10 @@ PLUGINS = load_plugins()
 KEK = base64.b64decode(base64.b64encode(b"k" * 32))
 
 
-def _setup(path, kek=KEK):
+def _setup(path, kek=KEK, url=None):
+    """A ledger (SQLite in ``path``, or at ``url``) with Karen (tilsynskonsulent), Lone (tilsynsleder), T-1."""
     keystore = KeyStore(path / "home")
-    ledger, authority = Ledger.init(f"sqlite:///{path / 'tilsyn.db'}", "Socialtilsyn Øst", keystore,
+    ledger, authority = Ledger.init(url or f"sqlite:///{path / 'tilsyn.db'}", "Socialtilsyn Øst", keystore,
                                     policy=PLUGINS.policy(), kek=kek)
     ledger.register_key(authority, "Karen", ["tilsynskonsulent"], keystore)
     ledger.register_key(authority, "Lone", ["tilsynsleder"], keystore)

@@ -33,7 +33,8 @@ class DocumentOut:
             if not parent.is_dir():
                 fail(f"cannot write {out}: folder {parent} does not exist")
 
-    def write(self, page: str, attachments: list[Attachment], what: str) -> None:
+    def write(self, page: str, attachments: list[Attachment], what: str, *, personal: bool = False) -> None:
+        """Write the document; one that shows ``personal`` data in clear is readable by its owner only."""
         if self.out == "-":
             sys.stdout.write(page)
             return
@@ -53,9 +54,15 @@ class DocumentOut:
             extra = (f" med {len(attachments)} kvittering(er) indlejret" if self.pdf else
                      f"; {len(attachments)} kvittering(er) skrevet ved siden af")
         console.print(f"{what} skrevet til {self.out} ({kind}){extra}", markup=False)
+        if personal:
+            console.print(f"Bemærk: {self.out} indeholder personoplysninger i klar tekst; filen er kun læsbar for "
+                          "dig (0600). Del den kun med dem, der må læse dem, og slet den, når den ikke skal bruges.",
+                          markup=False)
 
     @staticmethod
     def _atomic(target: Path, write) -> None:
+        # mkstemp makes the file 0600, and os.replace keeps that mode: a document may hold personal data in
+        # clear, so it is never readable by others unless its owner decides so.
         fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp")
         os.close(fd)
         try:
