@@ -69,6 +69,11 @@ TILSYN = BIN / "tilsyn"
 AUTHORITY = "Socialtilsyn Øst"
 ORIGIN = "socialtilsyn-oest.example/tilsyn-ledger/bench"
 MODEL = ("kvalitetsmodel-2025", "2025.1")
+# The operator's legal texts for the generated decisions (as the demo's tilsyn.toml gives them): no
+# paragraph is invented, the klagevejledning names Ankestyrelsen.
+HJEMMEL = "Lov om socialtilsyn (bench: operatøren angiver den præcise bestemmelse)"
+KLAGEVEJLEDNING = "Afgørelsen kan påklages til Ankestyrelsen."
+SETTINGS = {"supervision.klagevejledning": KLAGEVEJLEDNING}
 PLAN_STD = ("opfoelgningsplan", "1")
 REGIONAL = ("regional-1.3", "2020-11-13")
 
@@ -201,7 +206,13 @@ class Spec:
         self.state = TilbudState(tilbud_type=self.type, has_board=self.board)  # for marker_applies only
 
 
-def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_versions: dict[str, str]):
+def morning(moment: datetime, hour: int) -> datetime:
+    """``moment``'s day at ``hour`` o'clock, or ``moment`` itself if that is later (time never runs back)."""
+    return max(moment, moment.replace(hour=hour, minute=0, second=0, microsecond=0))
+
+
+def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_versions: dict[str, str],
+          regional_from: date):
     """Yield (occurred, actor, type, payload) for one tilbud forever; receives the seq each one landed at."""
     model_ref = {"standard": MODEL[0], "standard_version": MODEL[1]}
     plan_ref = {"standard": PLAN_STD[0], "standard_version": PLAN_STD[1]}
@@ -212,20 +223,29 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
     t = spec.registered
     yield (t, spec.konsulent, ev.TILBUD_REGISTERED, {
         "tilbud": spec.id, "name": spec.name, "tilbud_type": spec.type, "has_board": spec.board,
-        "regional_standards": [REGIONAL[0]] if spec.regional else []})
+        "regional_standards": [REGIONAL[0]] if spec.regional else [], "status": "godkendt",
+        "godkendt_dato": (spec.registered - timedelta(days=30)).date().isoformat()})
 
     cycles = max(1, round(spec.target / 90))  # a cycle is ~90 events on average
-    spacing = max(timedelta(days=150), (END - spec.registered) / (cycles + 0.5))
+    pace = 1.0
+
+    def days(n: float) -> timedelta:
+        """``n`` days at this cycle's pace: a tilbud with many cycles lives them faster, so that every
+        act lies before END (the guards refuse a time in the future)."""
+        return timedelta(days=n * pace)
     visit_no = plan_revision = 0
     next_item = 1
     failing_before: set[str] = set()
+    standing: dict[str, str] = {}  # criterion id → its last verdict
     cycle = 0
     while True:
         cycle += 1
-        day = spec.registered + spacing * (cycle - 0.5) + timedelta(days=rng.uniform(-20, 20))
-        if day < t:
-            day = t + timedelta(days=30)
-        t = day.replace(hour=8, minute=30, second=0, microsecond=0) + timedelta(minutes=rng.randint(0, 60))
+        # The time left is shared by the cycles still expected (at least this one and half another), and a
+        # cycle's course (visit, påbud, plan, follow-up: up to ~300 days at full pace) fits its share.
+        gap = (END - t) / (max(1, cycles - cycle + 1) + 0.5)
+        pace = max(0.001, min(1.0, gap / timedelta(days=600)))
+        day = t + gap * rng.uniform(0.3, 0.5)
+        t = morning(day, 8) + timedelta(minutes=rng.randint(0, 60))
         k = spec.konsulent if rng.random() < 0.8 else rng.choice(konsulenter)
 
         # The visit (sometimes aborted, then done again two weeks later).
@@ -235,7 +255,7 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
         if rng.random() < 0.04:
             t += timedelta(minutes=25)
             yield (t, k, ev.VISIT_ABORTED, {"visit": vid, "reason": rng.choice(ABORT)})
-            t += timedelta(days=rng.randint(7, 21))
+            t += days(rng.randint(7, 21))
             visit_no += 1
             vid = f"B{visit_no}"
             yield (t, k, ev.VISIT_STARTED, {"visit": vid, "kind": "anmeldt"})
@@ -287,10 +307,17 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
                 yield (t, k, ev.CORRECTION, {"corrects": seq, "reason": "Observationen hørte til et andet tilbud."})
 
         # Assessments a few days later: markers, criteria, risk.
-        t = (t + timedelta(days=rng.randint(2, 10))).replace(hour=9)
+        t = morning(t + days(rng.randint(2, 10)), 9)
         failing = []
         for crit in examined:
             absent = []
+            if standing.get(crit.id) == "opfyldt" and any(verdicts[m.id] == "ikke til stede" for m in crit.markers):
+                # Seed 002, rule 3: a marker turns ikke til stede only under a criterion assessed again first.
+                t += timedelta(minutes=rng.randint(2, 8))
+                yield (t, k, ev.CRITERION_ASSESSED, {
+                    "criterion": crit.id, "verdict": "ikke opfyldt", **model_ref,
+                    "reason": f"Kriteriet vurderes igen efter tilsynsbesøg {vid}: observationerne viser, at en "
+                              f"eller flere af dets markører ikke længere er til stede."})
             for marker in crit.markers:
                 t += timedelta(minutes=rng.randint(2, 8))
                 verdict = verdicts[marker.id]
@@ -303,6 +330,7 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
             t += timedelta(minutes=rng.randint(5, 15))
             yield (t, k, ev.CRITERION_ASSESSED, {"criterion": crit.id, "verdict": "ikke opfyldt" if absent else "opfyldt",
                                                  "reason": criterion_reason(rng, crit, absent), **model_ref})
+            standing[crit.id] = "ikke opfyldt" if absent else "opfyldt"
             if absent:
                 failing.append(crit.id)
                 t += timedelta(minutes=3)
@@ -318,23 +346,38 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
                    "tilsyn, og tilbuddet følges tættere indtil tvivlen er afklaret.",
             "grøn": "Alle undersøgte kriterier er opfyldt; ingen bekymring."}[colour]})
 
-        # A påbud, the follow-up plan that answers it, and its closing.
+        # A påbud on the lawful course (issue 13): varsel with a høringsfrist, the tilbudsleder's
+        # høringssvar, the påbud weighing it, the follow-up plan that answers it, and its closing — most
+        # often efterkommet after a follow-up visit assesses the criteria opfyldt again, now and then lifted.
         if failing:
-            t = (t + timedelta(days=rng.randint(5, 12))).replace(hour=10)
-            deadline = (t + timedelta(days=rng.randint(60, 120))).date()
-            kind = "påbud" if rng.random() < 0.85 else "skærpet tilsyn med påbud"
+            t = morning(t + days(rng.randint(5, 12)), 10)
+            # At least 15 days after the varsel: the påbud comes within days(14) and its frist must be ≥ 14 days.
+            deadline = (t + timedelta(days=15) + days(rng.randint(45, 105))).date()
+            absent_ids = [m.id for c in criteria if c.id in failing for m in c.markers
+                          if verdicts.get(m.id) == "ikke til stede"]
+            basis = (f"Kriterium {', '.join(failing)} er ikke opfyldt efter tilsynsbesøg {vid}: markør "
+                     f"{', '.join(absent_ids)} er vurderet ikke til stede.")
+            indhold = f"Tilbuddet skal sikre, at kriterium {', '.join(failing)} opfyldes inden fristen."
+            vseq = yield (t, spec.leder, ev.VARSEL, {
+                "kind": "påbud", "criteria": failing, "deadline": deadline.isoformat(), "hjemmel": HJEMMEL,
+                "indhold": indhold, "reason": basis, **model_ref,
+                "hoeringsfrist": (t + timedelta(days=1) + days(13)).date().isoformat()})
+            t += days(rng.randint(3, 10))
+            yield (t, spec.manager, ev.HOERINGSSVAR, {
+                "varsel": vseq, "text": "Vi anerkender forholdene og er i gang med at rette op på dem."})
+            t += days(rng.randint(1, 4))
             dseq = yield (t, spec.leder, ev.DECISION_ISSUED, {
-                "kind": kind, "criteria": failing, "deadline": deadline.isoformat(), **model_ref,
-                "rule_versions": rule_versions,
-                "reason": f"Tilbuddet skal sikre, at kriterium {', '.join(failing)} opfyldes; jf. vurderingerne "
-                          f"efter tilsynsbesøg {vid}."})
-            t += timedelta(days=rng.randint(5, 10))
+                "kind": "påbud", "criteria": failing, "deadline": deadline.isoformat(), **model_ref,
+                "rule_versions": rule_versions, "varsel": vseq, "indhold": indhold, "hjemmel": HJEMMEL,
+                "reason": basis, "klagevejledning": KLAGEVEJLEDNING,
+                "hoering_afvejning": "Høringssvaret bekræfter forholdene og ændrer ikke vurderingen."})
+            t += days(rng.randint(5, 10))
             items = []
             for prio in range(1, rng.randint(1, 3) + 1):
                 item = f"P{next_item}"
                 next_item += 1
-                start = t.date() + timedelta(days=7)
-                slut = start + timedelta(days=rng.randint(30, 90))
+                start = t.date() + days(7)
+                slut = start + days(rng.randint(30, 90))
                 crit = failing[(prio - 1) % len(failing)]
                 theme = themes[crit]
                 yield (t, spec.manager, ev.PLAN_ITEM_ADDED, {
@@ -349,31 +392,61 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
                 plan_revision += 1
                 items.append((item, slut))
                 t += timedelta(minutes=20)
-            t += timedelta(days=1)
+            t += days(1)
             yield (t, spec.manager, ev.PLAN_APPROVED, {"plan_revision": plan_revision})
             if rng.random() < 0.5:
                 item, slut = rng.choice(items)
-                t += timedelta(days=rng.randint(10, 30))
+                t += days(rng.randint(10, 30))
                 yield (t, spec.manager, ev.PLAN_ITEM_REVISED, {
-                    "item": item, "changes": {"slut": (slut + timedelta(days=30)).isoformat()},
+                    "item": item, "changes": {"slut": (slut + days(30)).isoformat()},
                     "reason": "Underviseren kan først komme senere; planen konsekvensrettes."})
                 plan_revision += 1
-                t += timedelta(days=1)
+                t += days(1)
                 yield (t, spec.manager, ev.PLAN_APPROVED, {"plan_revision": plan_revision})
             for item, _ in items:
-                t += timedelta(days=rng.randint(10, 25))
+                t += days(rng.randint(10, 25))
                 yield (t, spec.manager, ev.PLAN_RESULT, {"item": item, "resultat": f"Gennemført: {rng.choice(WHAT_GOOD)}."})
-            t = max(t, datetime(deadline.year, deadline.month, deadline.day, 10, tzinfo=UTC)) + timedelta(days=3)
-            closing = ev.DECISION_FULFILLED if rng.random() < 0.9 else ev.DECISION_LIFTED
-            yield (t, spec.leder, closing, {"decision": dseq, "reason": "Opfølgningen viser, at påbuddet er efterkommet."
-                                            if closing == ev.DECISION_FULFILLED else "Påbuddet ophæves efter klage."})
+            t = max(t, datetime(deadline.year, deadline.month, deadline.day, 10, tzinfo=UTC)) + days(3)
+            if rng.random() < 0.9:
+                visit_no += 1
+                fvid = f"B{visit_no}"
+                yield (t, k, ev.VISIT_STARTED, {"visit": fvid, "kind": "anmeldt"})
+                again = [c for c in criteria if c.id in failing]
+                for crit in again:
+                    for marker in crit.markers:
+                        if marker_applies(marker, spec.state):
+                            t += timedelta(minutes=rng.randint(5, 15))
+                            yield (t, k, ev.OBSERVATION, {
+                                "marker": marker.id, "source": "dokumenter", "method": "dokumentanalyse",
+                                "visit": fvid, "text": obs_text(rng, "dokumenter", False), **model_ref})
+                t += timedelta(minutes=30)
+                yield (t, k, ev.VISIT_COMPLETED, {"visit": fvid})
+                t += days(2)
+                for crit in again:
+                    for marker in crit.markers:
+                        t += timedelta(minutes=3)
+                        applies = marker_applies(marker, spec.state)
+                        yield (t, k, ev.MARKER_ASSESSED, {
+                            "marker": marker.id, "verdict": "til stede" if applies else "ikke aktuel", **model_ref,
+                            "reason": marker_reason(rng, marker, "til stede") if applies else
+                            "Tilbuddet har ingen bestyrelse; markøren er ikke aktuel for denne tilbudstype."})
+                    t += timedelta(minutes=5)
+                    yield (t, k, ev.CRITERION_ASSESSED, {"criterion": crit.id, "verdict": "opfyldt", **model_ref,
+                                                         "reason": criterion_reason(rng, crit, [])})
+                    standing[crit.id] = "opfyldt"
+                t += days(2)
+                yield (t, spec.leder, ev.DECISION_FULFILLED, {
+                    "decision": dseq, "reason": f"Den nye vurdering efter opfølgningsbesøg {fvid} viser kriterium "
+                                                f"{', '.join(failing)} opfyldt; påbuddet er efterkommet."})
+            else:
+                yield (t, spec.leder, ev.DECISION_LIFTED, {"decision": dseq, "reason": "Påbuddet ophæves efter klage."})
 
         # Regional 1.3: indikator checks and trin 3 monitoring.
-        if spec.regional:
-            t += timedelta(days=rng.randint(10, 40))
+        if spec.regional and (t + days(40)).date() >= regional_from:  # checked only once the standard applies
+            t += days(rng.randint(10, 40))
             who = spec.manager if rng.random() < 0.5 else k
             shortfall = False
-            for number in range(1, 8):
+            for number in range(1, 9):  # trin 1–3; the monitoring covers trin 3's indikator 5–8
                 t += timedelta(minutes=15)
                 ok = rng.random() > 0.1
                 shortfall |= number >= 5 and not ok
@@ -383,8 +456,8 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
                                                       "manglende sammenhæng mellem indsats og mål."})
             yield (t, who, ev.MONITORING_COMPLETED, {"date": t.date().isoformat(), **reg_ref})
             if shortfall:
-                t += timedelta(days=rng.randint(14, 40))
-                yield (t, who, ev.INDIKATOR_CHECKED, {"indikator": 8, "verdict": "opfyldt", **reg_ref,
+                t += days(rng.randint(14, 40))
+                yield (t, who, ev.INDIKATOR_CHECKED, {"indikator": 9, "verdict": "opfyldt", **reg_ref,
                                                       "reason": "Skriftlig plan for kvalitetsforbedring foreligger."})
 
 
@@ -458,7 +531,7 @@ def generate(db: Path, total: int, n_tilbud: int, batch: int, seed: int, check_e
     home = keyhome_of(db)
     shutil.rmtree(home, ignore_errors=True)
     keystore = KeyStore(home)
-    plugins = default_plugins()
+    plugins = default_plugins(SETTINGS)
     rng = random.Random(seed)
     t_start = time.perf_counter()
     ledger, authority = Ledger.init(str(db), AUTHORITY, keystore, policy=plugins.policy(), origin=ORIGIN,
@@ -476,6 +549,7 @@ def generate(db: Path, total: int, n_tilbud: int, batch: int, seed: int, check_e
 
     model = plugins.catalog.get(*MODEL)
     rule_versions = plugins.versions()
+    regional_from = plugins.catalog.get(*REGIONAL).valid_from
     counts = spread(total, n_tilbud, rng)
     specs = [Spec(i + 1, rng, konsulenter, ledere, managers[i], counts[i]) for i in range(n_tilbud)]
 
@@ -486,7 +560,7 @@ def generate(db: Path, total: int, n_tilbud: int, batch: int, seed: int, check_e
     gens, remaining, versions = [], counts[:], [0] * n_tilbud
     checked = {i: TilbudState() for i in range(0, n_tilbud, check_every)} if check_every else {}
     for i, spec in enumerate(specs):
-        g = story(spec, random.Random(rng.random()), model, konsulenter, rule_versions)
+        g = story(spec, random.Random(rng.random()), model, konsulenter, rule_versions, regional_from)
         gens.append(g)
         item = next(g)
         heapq.heappush(heap, (item[0], i, item))
@@ -626,11 +700,17 @@ def read_only(ledger: Ledger) -> tuple[int, float]:
 
 def visit_toml(tilbud: str, spec_type: str, has_board: bool, actor: str, model, events: int, rng: random.Random,
                visit: str, day: date) -> str:
-    """A TOML import file: one visit of exactly ``events`` events on an existing tilbud."""
+    """A TOML import file: one visit of exactly ``events`` events on an existing tilbud.
+
+    A visit large enough assesses every marker and criterion and sets the risk after its observations;
+    a smaller one (fewer events than those assessments take) is observations only: visit started,
+    ``events - 2`` observations, visit completed.
+    """
     state = TilbudState(tilbud_type=spec_type, has_board=has_board)
     markers = [m for c in model.criteria() for m in c.markers]
-    fixed = 1 + 1 + len(markers) + len(list(model.criteria())) + 1  # start, complete, markers, criteria, risk
-    n_obs = events - fixed
+    fixed = assessed_visit_events(model)
+    assess = events >= fixed
+    n_obs = events - (fixed if assess else 2)
     options = [(m, el, o) for m in markers if marker_applies(m, state) for el in m.design
                if element_applies(el, state) for o in el.options]
     lines = [f'description = "Tilsynsbesøg {visit}: uanmeldt tilsyn, alle kvalitetsmarkører"',
@@ -653,6 +733,8 @@ def visit_toml(tilbud: str, spec_type: str, has_board: bool, actor: str, model, 
         event("observation", marker=m.id, element=el.id, source=o.source, method=o.method, visit=visit,
               text=obs_text(rng, o.source, False))
     event("visit-completed", visit=visit)
+    if not assess:
+        return "\n".join(lines)
     for c in model.criteria():
         for m in c.markers:
             if marker_applies(m, state):
@@ -666,19 +748,38 @@ def visit_toml(tilbud: str, spec_type: str, has_board: bool, actor: str, model, 
     return "\n".join(lines)
 
 
+def assessed_visit_events(model) -> int:
+    """Events of a visit that assesses everything: start, complete, every marker, every criterion, risk."""
+    return 1 + 1 + sum(len(c.markers) for c in model.criteria()) + len(list(model.criteria())) + 1
+
+
+def at_least(minimum: int):
+    """An argparse type: a whole number ≥ ``minimum`` (a usage error otherwise, never a traceback later)."""
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+    return parse
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--events", type=int, default=1_000_000, help="domain events to generate (default 1,000,000)")
-    ap.add_argument("--tilbud", type=int, default=5000, help="tilbud to spread them over (default 5,000)")
+    ap.add_argument("--events", type=at_least(1), default=1_000_000, help="domain events to generate (default 1,000,000)")
+    ap.add_argument("--tilbud", type=at_least(1), default=5000, help="tilbud to spread them over (default 5,000)")
     ap.add_argument("--db", type=Path, default=None,
                     help="the SQLite ledger file (default: bench-domain-<events>.db in the temp dir); "
                          "private keys go to <db>.keys/")
     ap.add_argument("--reuse", action="store_true", help="skip generation if --db exists (re-run the measurements)")
-    ap.add_argument("--batch", type=int, default=5000, help="events per append transaction while generating")
-    ap.add_argument("--samples", type=int, default=50, help="random tilbud for the in-process status median")
-    ap.add_argument("--cli-runs", type=int, default=5, help="runs of each CLI command for its median")
-    ap.add_argument("--import-events", type=int, default=500, help="events in the imported visit")
-    ap.add_argument("--check-every", type=int, default=100,
+    ap.add_argument("--batch", type=at_least(1), default=5000, help="events per append transaction while generating")
+    ap.add_argument("--samples", type=at_least(1), default=50, help="random tilbud for the in-process status median")
+    ap.add_argument("--cli-runs", type=at_least(1), default=5, help="runs of each CLI command for its median")
+    ap.add_argument("--import-events", type=at_least(2), default=500,
+                    help="events in the imported visit (≥ 2; below a full visit's size it only observes)")
+    ap.add_argument("--check-every", type=at_least(0), default=100,
                     help="check every Nth tilbud's events against the guard rules while generating (0: none)")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--profile", action="store_true", help="print cProfile summaries even if every target is met")
@@ -700,7 +801,7 @@ def main() -> None:
               f"{gen['checked']} tilbud checked against the guards on the way")
     size_mb = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file()) / 1e6
 
-    plugins = default_plugins()
+    plugins = default_plugins(SETTINGS)
     rng = random.Random(args.seed + 1)
     t0 = time.perf_counter()
     ledger = Ledger.open(str(db), plugins.policy(), **kek_of(home))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 
 import click
 
@@ -146,6 +145,8 @@ class TilsynGroup(click.Group):
             code, message = errors.describe(e)
             if message is not None:
                 if os.environ.get("TILSYN_DEBUG") and code == errors.BUG:
+                    import traceback
+
                     traceback.print_exc()
                 sys.stderr.write(error_line(message))
             sys.stderr.flush()

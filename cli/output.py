@@ -11,14 +11,16 @@ keeps an error message on one line.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
-from typing import Any, Iterable
+from functools import cache
+from typing import TYPE_CHECKING, Any, Iterable
 
-from rich.console import Console
-from rich.segment import Segment
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
+
+# rich is imported on first use (the consoles below are built when a command first prints): `tilsyn
+# --version`, `--help` and every error line answer without loading it.
 
 # C0 controls except TAB and LF, DEL, C1 controls; bidirectional embeddings, overrides and isolates,
 # the implicit direction marks, and the Unicode line/paragraph separators (a terminal may break a
@@ -62,36 +64,55 @@ def visible_data(data: Any) -> Any:
 def text(value: Any, style: str = "") -> Text:
     """A rich :class:`Text` of user text, made visible first (``Text`` itself would silently drop CR
     and BEL, and pass ESC through)."""
+    from rich.text import Text
+
     return Text(visible(value) if value is not None else "–", style=style)
 
 
-class SafeConsole(Console):
-    """A console that never interprets markup in strings and never writes a raw control character.
+@cache
+def _safe_console_class() -> type:
+    from rich.console import Console
+    from rich.segment import Segment
 
-    Styles come only from :class:`rich.text.Text` objects built by the CLI itself; strings (table
-    cells, tree labels, printed lines) are rendered literally and made :func:`visible`. As a last net,
-    every rendered segment that is text (not the console's own control codes) is escaped too.
-    """
+    class SafeConsole(Console):
+        """A console that never interprets markup in strings and never writes a raw control character.
 
-    def __init__(self, **kwargs: Any):
-        kwargs.setdefault("highlight", False)
-        super().__init__(markup=False, emoji=False, **kwargs)
+        Styles come only from :class:`rich.text.Text` objects built by the CLI itself; strings (table
+        cells, tree labels, printed lines) are rendered literally and made :func:`visible`. As a last
+        net, every rendered segment that is text (not the console's own control codes) is escaped too.
+        """
 
-    def render_str(self, text: str, **kwargs: Any) -> Text:  # noqa: D102 - rich's hook for every str
-        kwargs["markup"] = False
-        kwargs["emoji"] = False
-        return super().render_str(visible(text), **kwargs)
+        def __init__(self, **kwargs: Any):
+            kwargs.setdefault("highlight", False)
+            super().__init__(markup=False, emoji=False, **kwargs)
 
-    def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # noqa: D102
-        for segment in super().render(renderable, options):
-            if not segment.control and _UNSAFE.search(segment.text):
-                segment = Segment(visible(segment.text), segment.style, segment.control)
-            yield segment
+        def render_str(self, text: str, **kwargs: Any):  # noqa: D102 - rich's hook for every str
+            kwargs["markup"] = False
+            kwargs["emoji"] = False
+            return super().render_str(visible(text), **kwargs)
+
+        def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:  # noqa: D102
+            for segment in super().render(renderable, options):
+                if not segment.control and _UNSAFE.search(segment.text):
+                    segment = Segment(visible(segment.text), segment.style, segment.control)
+                yield segment
+
+    SafeConsole.__module__ = __name__
+    return SafeConsole
 
 
-# Piped output is not cut at 80 columns: a script or a log file should get whole lines.
-console = SafeConsole(width=None if sys.stdout.isatty() else 160)
-err_console = SafeConsole(stderr=True)
+def __getattr__(name: str) -> Any:
+    """``console``, ``err_console`` and ``SafeConsole``, made on first use (PEP 562)."""
+    if name == "SafeConsole":
+        return _safe_console_class()
+    if name == "console":  # piped output is not cut at 80 columns: a script or a log should get whole lines
+        value = _safe_console_class()(width=None if sys.stdout.isatty() else 160)
+    elif name == "err_console":
+        value = _safe_console_class()(stderr=True)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
 
 def _json_escape(match: re.Match[str]) -> str:
@@ -102,6 +123,8 @@ def dumps_json(data: Any) -> str:
     """``data`` as JSON (UTF-8, Danish letters kept as they are) with every character that
     :func:`visible` escapes written as a ``\\uXXXX`` escape: the same string for a parser, nothing raw
     for a terminal."""
+    import json
+
     out = json.dumps(data, ensure_ascii=False, indent=2, default=str)
     return _UNSAFE.sub(_json_escape, out)  # JSON already escapes C0; only DEL, C1 and bidi remain
 

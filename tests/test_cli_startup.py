@@ -24,7 +24,8 @@ import tilsyn
 import tilsyn.ledger
 from tilsyn.cli import main as cli_main
 
-HEAVY = ("sqlalchemy", "psycopg", "tilsyn.ledger.store", "tilsyn.ledger.ledger")
+# The database layers, and rich (the consoles are made when a command first prints).
+HEAVY = ("sqlalchemy", "psycopg", "tilsyn.ledger.store", "tilsyn.ledger.ledger", "rich")
 
 # Runs the real console entry point, then reports what it imported (on stdout, after the command's).
 _WRAPPER = """
