@@ -40,7 +40,7 @@ def main() -> None:
     ledger = Ledger.open(str(args.db), plugins.policy(), kek=load_kek(home, required=False))
     keystore = KeyStore(home)
     t = time.perf_counter()
-    checkpoint = create_checkpoint(ledger, ledger.signer(AUTHORITY, keystore))
+    checkpoint = create_checkpoint(ledger, ledger.log_signer(keystore))
     checkpoint_s = time.perf_counter() - t
     sup = Supervision(ledger, plugins)
     print(f"ledger: {checkpoint.size:,} events; checkpoint #{checkpoint.id} in {checkpoint_s * 1000:.0f} ms")

@@ -122,7 +122,7 @@ def ours_verify(ledger: Ledger) -> tuple[float, int]:
 
 def sample_statement_bytes(key_id: str) -> bytes:
     stmt = make_statement(stream="tilbud/T-0001", stream_version=1, type=TYPE, occurred_at="2025-01-01T00:00:00.000000Z",
-                          actor="Karen", key_id=key_id, payload={"text": text(1), "n": 1})
+                          actor="Karen", key_id=key_id, ledger="0" * 32, payload={"text": text(1), "n": 1})
     return encode_statement(stmt)
 
 

@@ -56,7 +56,7 @@ def generate(path: Path, events: int, stream_events: int, batch: int = 5000) -> 
             versions[stream] = versions.get(stream, 0) + 1
             stmts.append(make_statement(
                 stream=stream, stream_version=versions[stream], type="bench.Observation/1", occurred_at=occurred,
-                actor=signer.actor, key_id=signer.key_id,
+                actor=signer.actor, key_id=signer.key_id, ledger=ledger.ledger_id,
                 payload={"text": "Borgerne oplever at blive inddraget i beslutninger om eget liv. " * 2,
                          "marker": f"1.{seq % 7}.{seq % 5}", "n": seq}))
         ledger.append(signer.sign_many(stmts))
@@ -65,6 +65,7 @@ def generate(path: Path, events: int, stream_events: int, batch: int = 5000) -> 
     print(f"generated {events:,} events in {time.perf_counter() - t0:.1f} s "
           f"({versions.get(target, 0)} in {target})")
     ledger.authority_signer = signer
+    ledger.keystore = KeyStore(path.parent / "home")
     return ledger
 
 
@@ -97,7 +98,7 @@ def main() -> None:
           f"max {max(times) * 1e3:.2f} ms over 100 random seqs, DB reads included")
 
     t = time.perf_counter()
-    cp = create_checkpoint(ledger, ledger.authority_signer)
+    cp = create_checkpoint(ledger, ledger.log_signer(ledger.keystore))
     print(f"create_checkpoint: {(time.perf_counter() - t) * 1e3:.1f} ms (size {cp.size:,})")
 
     t = time.perf_counter()

@@ -69,7 +69,7 @@ def grow(directory: Path, events: int) -> int:
                 print(f"note: batch refused ({e}); using observations only", file=sys.stderr)
                 sup.record_many([b for b in batch if b[2] == ev.OBSERVATION])
             have = sum(1 for _ in ledger.read(stream=f"tilbud/{TILBUD}"))
-        create_checkpoint(ledger, ledger.signer(AUTHORITY, keystore))
+        create_checkpoint(ledger, ledger.log_signer(keystore))
         return have
 
 
@@ -96,7 +96,7 @@ def main() -> None:
         d.mkdir(parents=True)
         assert run_demo(d).ok
     with Ledger.open(str(demo / "tilsyn.db"), default_plugins().policy()) as ledger:
-        create_checkpoint(ledger, ledger.signer(AUTHORITY, KeyStore(demo)))
+        create_checkpoint(ledger, ledger.log_signer(KeyStore(demo)))
     start = time.perf_counter()
     n = grow(big, args.events)
     print(f"T-1001 grown to {n:,} events in {time.perf_counter() - start:.1f} s")

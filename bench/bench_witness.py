@@ -100,7 +100,7 @@ def bench_receipt(ledger: Ledger, work: Path, db: Path) -> None:
           f"(a bare python start-up here: {python * 1000:.0f} ms)")
 
 
-def bench_publish(ledger: Ledger, signer, work: Path) -> None:
+def bench_publish(ledger: Ledger, signer, log, work: Path) -> None:
     out = work / "tiles"
     t = time.perf_counter()
     result = publish(ledger, out)
@@ -108,7 +108,7 @@ def bench_publish(ledger: Ledger, signer, work: Path) -> None:
     print(f"publish {result.size:,} events into an empty directory: {full:.1f} s "
           f"({result.written:,} files; {full / result.size * 1e6:.1f} µs/event)")
     generate_more(ledger, signer, 1000)
-    create_checkpoint(ledger, signer)
+    create_checkpoint(ledger, log)
     t = time.perf_counter()
     result = publish(ledger, out)
     print(f"publish incrementally (+1,000 events, to {result.size:,}): {time.perf_counter() - t:.1f} s "
@@ -124,7 +124,8 @@ def generate_more(ledger: Ledger, signer, count: int) -> None:
         stream = f"tilbud/T-EXTRA-{i % 10}"
         stmts.append(make_statement(stream=stream, stream_version=ledger.stream_version(stream) + 1 + i // 10,
                                     type="bench.Observation/1", occurred_at=now(), actor=signer.actor,
-                                    key_id=signer.key_id, payload={"text": "mere", "marker": "1.1.1", "n": i}))
+                                    key_id=signer.key_id, ledger=ledger.ledger_id,
+                                    payload={"text": "mere", "marker": "1.1.1", "n": i}))
     ledger.append(signer.sign_many(stmts))
 
 
@@ -144,10 +145,11 @@ def main() -> None:
         else:
             ledger = generate(db, args.events, 500)
             signer = ledger.authority_signer
-        create_checkpoint(ledger, signer)
-        bench_witness(ledger, signer, work)
+        log = ledger.log_signer(KeyStore(db.parent / "home"))  # the ledger's own key signs checkpoints
+        create_checkpoint(ledger, log)
+        bench_witness(ledger, log, work)
         bench_receipt(ledger, work, db)
-        bench_publish(ledger, signer, work)
+        bench_publish(ledger, signer, log, work)
         ledger.close()
     finally:
         if not args.keep and args.db is None:

@@ -39,11 +39,12 @@ def export(app: AppContext, target: str, out: str, as_json: bool) -> None:
 
     The bundle holds the stream's events as stored, every key and rules event, and proofs that
     nothing of them was left out, against a signed checkpoint of the whole ledger. If the latest
-    checkpoint does not cover the whole ledger, one is signed when you act as the authority (--as).
+    checkpoint does not cover the whole ledger, one is signed with the ledger's log key when an admin
+    acts (--as) in the authority's key home.
     """
     ledger = app.ledger()
     stream = stream_name(target)
-    data = export_bundle(ledger, stream, app.signer() if app.actor else None)  # verified before it returns
+    data = export_bundle(ledger, stream, app.log_signer() if app.actor else None)  # verified before it returns
     report = verify_bundle(data)
     Path(out).write_bytes(data)
     summary = {"file": out, "stream": stream, "events": report.events, "key_events": report.key_events,

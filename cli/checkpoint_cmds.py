@@ -44,7 +44,8 @@ def checkpoint(app: AppContext, witness_urls: tuple[str, ...], no_witness: bool,
                vkey: bool, as_json: bool) -> None:
     """Sign the current tree size and root with the ledger's log key, store it, and have witnesses cosign it.
 
-    Run it as the authority (--as NAME). The checkpoint is a C2SP tlog-checkpoint in a signed note,
+    Run it as an admin (--as NAME) in the authority's key home: the ledger's own log key (made at
+    'tilsyn init', never a person's key) signs it. The checkpoint is a C2SP tlog-checkpoint in a signed note,
     with the log key's cosignature/v1 line as its signed time. Witnesses get it with a consistency
     proof (C2SP tlog-witness) from the size they last cosigned; their cosignatures are kept with the
     checkpoint and 'tilsyn verify' demands the policy's quorum. Exit 1 if a witness reports a fork or
@@ -61,7 +62,7 @@ def checkpoint(app: AppContext, witness_urls: tuple[str, ...], no_witness: bool,
     policy = load_policy(policy_file)
     witnesses = [] if no_witness else _policy_witnesses(policy, witness_urls)
     before = latest_checkpoint(ledger)
-    cp = create_checkpoint(ledger, app.signer())
+    cp = create_checkpoint(ledger, app.log_signer())
     fresh = before is None or before.id != cp.id
     outcomes = []
     if witnesses:

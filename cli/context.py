@@ -101,6 +101,15 @@ class AppContext:
             raise AuthorizationError("say who is acting: --as NAME before the command, or set $TILSYN_ACTOR")
         return self.ledger().signer(self.actor, self.keystore, self.passphrase)
 
+    def log_signer(self) -> Signer:
+        """The ledger's log key, from this key home (the authority's), for an admin acting (--as): it
+        signs checkpoints; no person's key ever does."""
+        info = self.ledger().key_info(self.signer().key_id)
+        if "admin" not in info.roles:
+            raise AuthorizationError(f"checkpoints are signed with the ledger's log key by an admin in the "
+                                     f"authority's key home; {self.actor!r} is not an admin")
+        return self.ledger().log_signer(self.keystore, self.passphrase)
+
     def close(self) -> None:
         if self._ledger is not None:
             self._ledger.close()

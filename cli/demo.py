@@ -228,7 +228,7 @@ def run_demo(directory: Path) -> None:
             "opfyldt; påbuddet er efterkommet."}, _at("2026-11-26"))
         console.print(f"påbud seq {decision.seq} efterkommet at seq {fulfilled.seq}")
 
-        checkpoint = create_checkpoint(ledger, authority)
+        checkpoint = create_checkpoint(ledger, ledger.log_signer(keystore))
         console.print(f"signed checkpoint #{checkpoint.id}: {checkpoint.size} events, root {checkpoint.root.hex()[:16]}…")
         report = verify_ledger(ledger.store, ledger.policy)
     return report

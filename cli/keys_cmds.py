@@ -62,6 +62,25 @@ def revoke(app: AppContext, name: str, reason: str, as_json: bool) -> None:
     console.print(f"Revoked key {event.payload['key_id']} of {name} at seq {event.seq}")
 
 
+@keys.command("rotate-ledger")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def rotate_ledger(app: AppContext, as_json: bool) -> None:
+    """Replace the ledger's log key (as an admin, in the authority's key home).
+
+    A new key pair is made in this key home; the current log key signs the hand-over and the new key
+    proves possession of itself. From then on only the new key signs checkpoints; the old one stays
+    valid for the checkpoints it signed before.
+    """
+    app.log_signer()  # an admin acting, and the current log key in this key home
+    event = app.ledger().rotate_ledger_key(app.keystore, app.passphrase)
+    if as_json:
+        emit_json(event.to_dict())
+        return
+    console.print(f"Rotated the ledger's log key {event.payload['previous_key_id']} to {event.payload['key_id']} "
+                  f"at seq {event.seq}; run 'tilsyn checkpoint --vkey' and give witnesses the new key")
+
+
 @keys.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app

@@ -80,7 +80,7 @@ def _current_checkpoint(ledger: "Ledger", signer: Signer | None):
     if signer is None:
         have = f"the latest covers {cp.size} of {head.seq} events" if cp else "there is none"
         raise LedgerError(f"no signed checkpoint covers the whole ledger ({have}); create one with "
-                          "'tilsyn checkpoint' as the authority, or export as the authority")
+                          "'tilsyn checkpoint' in the authority's key home, or export there")
     return create_checkpoint(ledger, signer)
 
 
@@ -89,7 +89,7 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
     """Write the evidence bundle of ``stream`` (e.g. ``tilbud/T-1001``) and return its bytes (UTF-8 JSON).
 
     Proves against the latest checkpoint if it covers the whole ledger; otherwise one is created with
-    ``signer_for_checkpoint`` (the authority), or :class:`LedgerError` is raised when none is given.
+    ``signer_for_checkpoint`` (the ledger's log key, :meth:`Ledger.log_signer`), or :class:`LedgerError` is raised when none is given.
     The bundle is verified before it is returned: what is handed out is only what checks.
     """
     if ledger.stream_version(stream) == 0:
@@ -333,6 +333,16 @@ def _signed_time(note: str, name: str, public_key: bytes, body: str) -> int | No
     return found
 
 
+def _claimed_size(note: str) -> int:
+    """The tree size a note's text names, unverified (only to pick the log key to verify it with)."""
+    from .checkpoint import _split_note
+
+    try:
+        return parse_checkpoint(_split_note(note)[0]).size
+    except (CheckpointError, ValueError):
+        return 0
+
+
 def verify_bundle(data: bytes) -> BundleReport:
     """Check an evidence bundle with no database; return a :class:`BundleReport` (``ok`` or problems).
 
@@ -409,12 +419,21 @@ def _verify(doc: dict, report: BundleReport) -> None:
         bad(1, f"the genesis event names origin {gp.get('origin')!r}, not the bundle's {origin!r}")
     if gp.get("authority") != genesis[4].actor:
         bad(1, "the genesis event's authority is not its signer")
+    log = gp.get("log_key")
+    log_b64 = log.get("public_key", "") if isinstance(log, dict) else ""
+    # The log key the checkpoint claims: the genesis one, handed over by each rotation before the
+    # checkpoint's size (the rotations' signatures and proofs are checked with every key event in step 7).
+    size_claimed = _claimed_size(doc["checkpoint"])
+    for seq, raw, leaf, rec, stmt, proof in decoded:
+        if (stmt.stream == KEYS_STREAM and stmt.type == identity.LEDGER_KEY_ROTATED and seq < size_claimed
+                and stmt.payload.get("previous_key_id") == stmt.key_id and isinstance(stmt.payload.get("public_key"), str)):
+            log_b64 = stmt.payload["public_key"]
     try:
-        log_pub = base64.b64decode(gp.get("public_key", ""), validate=True)
+        log_pub = base64.b64decode(log_b64, validate=True) if isinstance(log_b64, str) else b""
     except (binascii.Error, TypeError, ValueError):
         log_pub = b""
-    if len(log_pub) != 32 or _b64(log_pub) != gp.get("public_key"):
-        raise _Bad("the genesis event's public_key is not canonical base64 of 32 bytes")
+    if len(log_pub) != 32 or _b64(log_pub) != log_b64:
+        raise _Bad("the ledger's log key (genesis log_key or its rotation) is not canonical base64 of 32 bytes")
 
     # 3. The checkpoint, signed under the key name that is the origin.
     key_name = note_key_name(origin)

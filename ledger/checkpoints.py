@@ -1,12 +1,14 @@
 """Signed checkpoints: the authority commits to the ledger's tree size and root, in C2SP form.
 
 A checkpoint is a C2SP ``tlog-checkpoint`` body (origin, size, base64 root) in a C2SP ``signed-note``
-signed by the authority's genesis key (see :mod:`checkpoint` for the formats). Once a checkpoint has
+signed by the ledger's own log key — made at ``init``, registered in the genesis event (``log_key``),
+rotated only by ``keys rotate-ledger`` — never by a person's key (see :mod:`checkpoint` for the formats).
+A checkpoint of size N must be signed by the log key valid at seq N. Once a checkpoint has
 left the building — printed in a decision, handed to a witness, put in an evidence bundle — the ledger
 can no longer be rewritten or truncated before that size without it showing.
 
-:func:`verify_checkpoints` trusts nothing derived: it reads the authority key from the genesis record's
-bytes, recomputes the root at every checkpoint size from the record bytes in one pass (hashing each
+:func:`verify_checkpoints` trusts nothing derived: it folds the log keys from the key records' own bytes
+(each key event's signature checked), recomputes the root at every checkpoint size from the record bytes in one pass (hashing each
 record itself rather than reading ``leaf_hash`` or ``merkle_nodes``), and checks consistency between
 consecutive checkpoints with proofs built from nodes collected during that same pass.
 """
@@ -20,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 import sqlalchemy as sa
 
-from . import identity, timefmt
+from . import identity, keys, timefmt
 from .checkpoint import CheckpointError, checkpoint_body, open_note, parse_checkpoint, sign_note
 from .envelope import decode_record, decode_statement, leaf_hash
 from .errors import AuthorizationError, LedgerError, StoreError
 from .heads import STREAM_HEADS
-from .identity import KeyInfo
+from .identity import KeyInfo, KeyRegistry
 from .merkle import verify_consistency
 from .signing import Signer
 from .store import Store, checkpoints, events
@@ -60,24 +62,26 @@ def note_key_name(origin: str) -> str:
     return "".join("_" if ch.isspace() or ch == "+" else ch for ch in origin)
 
 
-def authority_key(ledger: "Ledger") -> KeyInfo:
-    """The authority's genesis key (the key registered at seq 1)."""
-    info = ledger.key_info(ledger.genesis_key_id)
+def log_key(ledger: "Ledger") -> KeyInfo:
+    """The ledger's current log key (the genesis ``log_key``, or its latest rotation)."""
+    info = ledger.log_key()
     if info is None:
-        raise StoreError("the ledger has no genesis key")
+        raise StoreError("the ledger has no log key")
     return info
 
 
 def check_latest_checkpoint(ledger: "Ledger") -> tuple[StoredCheckpoint | None, str | None]:
-    """The latest checkpoint and, if its note does not verify under the authority's genesis key, why.
+    """The latest checkpoint and, if its note does not verify under the log key valid at its size, why.
 
     For readers that show proofs against it (explain, report); ``verify`` checks every checkpoint fully.
     """
+    from .witnessing import open_log_note
+
     cp = latest_checkpoint(ledger)
     if cp is None:
         return None, "no checkpoint yet ('tilsyn checkpoint')"
     try:
-        open_note(cp.note, note_key_name(ledger.origin), authority_key(ledger).public_key)
+        open_log_note(ledger, cp.note)
     except CheckpointError as e:
         return cp, f"the checkpoint's signature does not verify: {e}"
     return cp, None
@@ -119,18 +123,21 @@ def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
 
     First a ``ledger.StreamHeads/1`` event is appended (heads.py), then the checkpoint is signed at
     exactly its seq: so the last leaf under every checkpoint says which event ends each stream, and an
-    evidence bundle can prove it left nothing out. ``signer`` must hold the authority's genesis key. If
+    evidence bundle can prove it left nothing out. If
     the latest checkpoint already ends at the ledger's last event, a StreamHeads event, it is returned
     unchanged (Ed25519 is deterministic: re-signing would give the same note).
+
+    ``signer`` must hold the ledger's current log key (:meth:`Ledger.log_signer`); a retired one is refused.
     """
-    genesis = authority_key(ledger)
-    if signer.public_key != genesis.public_key:
+    current = log_key(ledger)
+    if signer.public_key != current.public_key:
+        retired = next((k for k in ledger.log_keys() if k.public_key == signer.public_key), None)
+        if retired is not None:
+            raise AuthorizationError(f"the log key {retired.key_id} was rotated at seq {retired.revoked_seq}; "
+                                     f"checkpoints are signed by its successor {current.key_id}")
         raise AuthorizationError(
-            f"checkpoints are signed with the authority's genesis key ({genesis.actor!r}, key {genesis.key_id}); "
-            f"{signer.actor!r} does not hold it — act as {genesis.actor!r}")
-    if genesis.revoked_seq is not None:
-        raise AuthorizationError(f"the authority's genesis key was revoked at seq {genesis.revoked_seq}; "
-                                 "it can no longer sign checkpoints")
+            f"checkpoints are signed with the ledger's log key ({current.key_id}), not with {signer.actor!r}'s key; "
+            "load it with Ledger.log_signer(keystore) from the authority's key home")
     _ensure_table(ledger.store)
     with ledger.store.reading() as conn:
         head = Store.head(conn)
@@ -194,18 +201,25 @@ class CheckpointReport:
                              for p in self.problems]}
 
 
-def _genesis(conn) -> tuple[bytes, str]:
-    """The authority public key and origin, read from the genesis record's own bytes."""
-    row = conn.execute(sa.select(events.c.record).where(events.c.seq == 1)).first()
-    if row is None:
+def _log_registry(conn, store: Store) -> KeyRegistry:
+    """The key registry folded from the key records' own bytes, each key event's signature checked under
+    the key it names (so the log keys, their rotations and the origin come from signed bytes only)."""
+    registry = KeyRegistry()
+    for seq, record in store.stream_records(conn, identity.KEYS_STREAM, 0):
+        rec = decode_record(record)
+        stmt = decode_statement(rec.statement)
+        if seq == 1:
+            if stmt.type != identity.GENESIS:
+                raise ValueError("the record at seq 1 is not the genesis event")
+            registry.apply(seq, stmt)
+        info = registry.keys.get(stmt.key_id)
+        if info is None or not keys.verify(info.public_key, rec.signature, rec.statement):
+            raise ValueError(f"the key event at seq {seq} is not signed by a registered key")
+        if seq != 1:
+            registry.apply(seq, stmt)
+    if registry.ledger_id is None:
         raise ValueError("there is no genesis record (seq 1)")
-    stmt = decode_statement(decode_record(bytes(row.record)).statement)
-    if stmt.type != identity.GENESIS:
-        raise ValueError("the record at seq 1 is not the genesis event")
-    pub = base64.b64decode(stmt.payload["public_key"], validate=True)
-    if len(pub) != 32:
-        raise ValueError("the genesis public key is not 32 bytes")
-    return pub, stmt.payload.get("origin") or ""
+    return registry
 
 
 def _records(conn, limit: int, chunk: int = 20000):
@@ -224,7 +238,7 @@ def _records(conn, limit: int, chunk: int = 20000):
 def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
     """Check every stored checkpoint against the ledger's record bytes. Never raises on tampering.
 
-    Per checkpoint: the note's signature under the genesis key, its origin, the stored copies of size
+    Per checkpoint: the note's signature under the log key valid at its size, its origin, the stored copies of size
     and root; size ≤ number of events (else the ledger was truncated); the root equals the root
     recomputed from the record bytes at that size. Between consecutive checkpoints: a consistency
     proof, built from the records and verified against both signed roots.
@@ -247,18 +261,23 @@ def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
             report.problems.append(CheckpointProblem(cp.id, seq, f"checkpoint #{cp.id} (size {cp.size}): {message}"))
 
         try:
-            pub, origin = _genesis(conn)
-        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, KeyError, TypeError) as e:
+            registry = _log_registry(conn, store)
+            origin = registry.origin or ""
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError, KeyError, TypeError, LedgerError) as e:
             for cp in rows:
                 problem(cp, 1, f"cannot check its signature: {e}")
             return report
-        # 1. Signatures and the signed tree heads.
+        # 1. Signatures (under the log key valid at each checkpoint's size) and the signed tree heads.
         heads: list[tuple[StoredCheckpoint, int, bytes]] = []
         for cp in rows:
+            log = registry.log_key_at(max(cp.size, 1))
             try:
-                body = parse_checkpoint(open_note(cp.note, note_key_name(origin), pub))
+                if log is None:
+                    raise CheckpointError("no log key was valid at that size")
+                body = parse_checkpoint(open_note(cp.note, note_key_name(origin), log.public_key))
             except CheckpointError as e:
-                problem(cp, max(min(cp.size, count), 1), f"the signed note does not verify under the authority key ({e})")
+                problem(cp, max(min(cp.size, count), 1),
+                        f"the signed note does not verify under the log key valid at its size ({e})")
                 continue
             if body.origin != origin:
                 problem(cp, max(min(body.size, count), 1), f"signed for origin {body.origin!r}, not this ledger's {origin!r}")

@@ -27,6 +27,8 @@ GENESIS_PREV = "0" * 64
 _TYPE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[A-Z][A-Za-z0-9]*/[1-9][0-9]*$")
 _STREAM = re.compile(r"^[a-z][a-z0-9_-]*/[^\s]{1,200}$")
 _ACTOR = re.compile(r"^[^\s/][^\n\r\t]{0,99}$")
+LEDGER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+"""A ledger id: fixed at init (32 lowercase hex digits, 128 random bits), named by every statement."""
 
 
 class Statement(msgspec.Struct, frozen=True):
@@ -38,6 +40,7 @@ class Statement(msgspec.Struct, frozen=True):
     occurred_at: str
     actor: str
     key_id: str
+    ledger: str
     payload: dict[str, Any]
 
 
@@ -62,9 +65,13 @@ def leaf_hash(record_bytes: bytes) -> bytes:
 
 def make_statement(
     *, stream: str, stream_version: int, type: str, occurred_at: str, actor: str, key_id: str,
-    payload: dict[str, Any],
+    ledger: str, payload: dict[str, Any],
 ) -> Statement:
-    """Build a statement, checking every field and normalising text to NFC."""
+    """Build a statement, checking every field and normalising text to NFC.
+
+    ``ledger`` is the id of the ledger the statement is meant for (its genesis ``ledger_id``): signed
+    with the rest, so a statement made for one ledger is refused by every other.
+    """
     stream, type, actor = (canonical.normalise(v, n) for v, n in ((stream, "stream"), (type, "type"), (actor, "actor")))
     if not isinstance(stream, str) or not _STREAM.match(stream):
         raise ValidationError(f"stream {stream!r} is not of the form 'kind/id' (lowercase kind, no spaces)")
@@ -76,9 +83,11 @@ def make_statement(
         raise ValidationError(f"occurred_at {occurred_at!r} is not a canonical RFC 3339 UTC timestamp")
     if not isinstance(actor, str) or not _ACTOR.match(actor):
         raise ValidationError(f"actor {actor!r} is not a valid name")
+    if not isinstance(ledger, str) or not LEDGER_ID.match(ledger):
+        raise ValidationError(f"ledger id {ledger!r} is not 1–64 ASCII letters, digits, '.', '_' or '-'")
     if not isinstance(payload, dict):
         raise ValidationError("payload must be a JSON object")
-    return Statement(stream, stream_version, type, occurred_at, actor, key_id, canonical.normalise(payload))
+    return Statement(stream, stream_version, type, occurred_at, actor, key_id, ledger, canonical.normalise(payload))
 
 
 def encode_statement(statement: Statement) -> bytes:

@@ -1,7 +1,10 @@
 """Identities as events: who may sign what, folded from the ``ledger/keys`` stream.
 
-The genesis event registers the authority key with role ``admin``; later events register keys,
-grant roles and revoke keys. A :class:`KeyRegistry` folds these events in ``seq`` order, so the
+The genesis event registers the authority key with role ``admin`` and the ledger's own log key
+(``log_key``: it signs checkpoints and StreamHeads events, under the pseudo-actor ``ledger`` with the
+pseudo-role ``ledger`` that no person can hold); later events register keys, grant roles, revoke keys
+and rotate the log key (the old log key vouches for the new one, which proves possession of itself).
+The genesis also fixes the ledger id every statement must name. A :class:`KeyRegistry` folds these events in ``seq`` order, so the
 question "was this key valid, and did it hold that role, at position N?" is answered by replaying up
 to N — which is exactly what verification does.
 """
@@ -22,10 +25,28 @@ GENESIS = "ledger.Genesis/1"
 KEY_REGISTERED = "ledger.KeyRegistered/1"
 ROLE_GRANTED = "ledger.RoleGranted/1"
 KEY_REVOKED = "ledger.KeyRevoked/1"
-KEY_EVENT_TYPES = frozenset({GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED})
+LEDGER_KEY_ROTATED = "ledger.LedgerKeyRotated/1"
+KEY_EVENT_TYPES = frozenset({GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED, LEDGER_KEY_ROTATED})
 
 ROLES = ("admin", "tilsynskonsulent", "tilsynsleder", "tilbudsleder")
 """The roles a key can hold. ``admin`` manages keys; the others are the domain's (see DOMAIN.md)."""
+
+LOG_ACTOR = "ledger"
+"""The pseudo-actor of the ledger's log key (a reserved name: no person can be registered as it)."""
+LOG_ROLE = "ledger"
+"""The pseudo-role only the log key holds: it alone signs StreamHeads events and rotates itself."""
+
+POSSESSION_CONTEXT = b"tilsyn-key-possession/1\n"
+"""Prefix of the bytes a new key signs to prove it is held by whoever presents it (see possession_bytes)."""
+
+
+def possession_bytes(ledger_id: str, name: str, public_key_b64: str, extra: dict[str, Any] | None = None) -> bytes:
+    """What a new key signs as proof of possession: the context line, then canonical JSON of the ledger
+    id, the owner's name, its public key and any extra fields the request carries (sorted keys)."""
+    from . import canonical
+
+    body = {"ledger": ledger_id, "name": name, "public_key": public_key_b64, **(extra or {})}
+    return POSSESSION_CONTEXT + canonical.encode(canonical.normalise(body))
 
 
 @dataclass
@@ -94,13 +115,16 @@ class KeyRegistry:
         self.last_seq = 0
         self.authority: str | None = None
         self.origin: str | None = None
+        self.ledger_id: str | None = None
         self.genesis_key_id: str | None = None
+        self.log_key_ids: list[str] = []  # the log keys, oldest first (genesis, then each rotation)
 
     def copy(self) -> "KeyRegistry":
         other = KeyRegistry()
         other.keys = {k: v.copy() for k, v in self.keys.items()}
         other.last_seq, other.authority, other.origin = self.last_seq, self.authority, self.origin
-        other.genesis_key_id = self.genesis_key_id
+        other.ledger_id, other.genesis_key_id = self.ledger_id, self.genesis_key_id
+        other.log_key_ids = list(self.log_key_ids)
         return other
 
     # -- queries -------------------------------------------------------------------------------
@@ -110,10 +134,33 @@ class KeyRegistry:
         return max(live, key=lambda k: k.registered_seq) if live else None
 
     def actors(self) -> set[str]:
-        return {k.actor for k in self.keys.values()}
+        return {k.actor for k in self.keys.values() if k.actor != LOG_ACTOR}
+
+    def log_keys(self) -> list[KeyInfo]:
+        """Every log key the ledger had, oldest first (the current one last)."""
+        return [self.keys[k] for k in self.log_key_ids]
+
+    def log_key(self) -> KeyInfo | None:
+        """The current log key (``None`` before the genesis event)."""
+        return self.keys[self.log_key_ids[-1]] if self.log_key_ids else None
+
+    def log_key_at(self, size: int) -> KeyInfo | None:
+        """The log key that may sign a checkpoint of ``size`` records (valid at seq ``size``)."""
+        for info in reversed(self.log_keys()):
+            if info.valid_at(size):
+                return info
+        return None
+
+    def check_ledger(self, statement: Statement) -> None:
+        """Refuse a statement signed for another ledger (its signed ``ledger`` is not this one's id)."""
+        if self.ledger_id is not None and statement.ledger != self.ledger_id:
+            raise AuthorizationError(
+                f"the statement was signed for ledger {statement.ledger!r}, not for this ledger "
+                f"({self.ledger_id}): a statement of another ledger cannot be replayed here")
 
     def authorize(self, statement: Statement, required_roles: frozenset[str]) -> KeyInfo:
         """Check that the statement's key may sign it now; return the key or raise."""
+        self.check_ledger(statement)
         info = self.keys.get(statement.key_id)
         if info is None:
             raise AuthorizationError(f"key {statement.key_id} is not registered in this ledger")
@@ -145,8 +192,25 @@ class KeyRegistry:
             kid = compute_key_id(pub)
             if kid != p.get("key_id") or kid != statement.key_id:
                 raise ValidationError("genesis key_id does not match its public key")
+            ledger_id = p.get("ledger_id")
+            if not isinstance(ledger_id, str) or statement.ledger != ledger_id:
+                raise ValidationError("the genesis statement does not name the ledger id of its payload")
+            log = p.get("log_key")
+            if not isinstance(log, dict):
+                raise ValidationError("the genesis event needs the ledger's log key (log_key)")
+            log_pub = _public_key(log)
+            log_kid = compute_key_id(log_pub)
+            if log_kid != log.get("key_id") or log_kid == kid:
+                raise ValidationError("the genesis log_key's key_id does not match its public key (or is the "
+                                      "authority's own key)")
+            if statement.actor == LOG_ACTOR:
+                raise ValidationError(f"the authority cannot be named {LOG_ACTOR!r} (the log key's pseudo-actor)")
             self.keys[kid] = KeyInfo(kid, statement.actor, pub, _roles(p), seq)
+            self.keys[log_kid] = KeyInfo(log_kid, LOG_ACTOR, log_pub, {LOG_ROLE}, seq)
             self.authority, self.origin, self.genesis_key_id = statement.actor, p.get("origin"), kid
+            self.ledger_id, self.log_key_ids = ledger_id, [log_kid]
+        elif statement.type == LEDGER_KEY_ROTATED:
+            self._rotate_log_key(seq, statement)
         elif statement.type == KEY_REGISTERED:
             pub = _public_key(p)
             kid = compute_key_id(pub)
@@ -157,11 +221,15 @@ class KeyRegistry:
             name = p.get("name")
             if not isinstance(name, str) or not name:
                 raise ValidationError("key registration needs the owner's name")
+            if name == LOG_ACTOR:
+                raise ValidationError(f"the name {LOG_ACTOR!r} is reserved for the ledger's log key")
             self.keys[kid] = KeyInfo(kid, name, pub, _roles(p), seq)
         elif statement.type == ROLE_GRANTED:
             info = self.keys.get(p.get("key_id", ""))
             if info is None:
                 raise ValidationError(f"role granted to unknown key {p.get('key_id')!r}")
+            if info.actor == LOG_ACTOR:
+                raise ValidationError("the ledger's log key holds no role but its own")
             for role in _roles(p):
                 info.roles.add(role)
                 info.granted_seqs[role] = seq
@@ -171,5 +239,43 @@ class KeyRegistry:
                 raise ValidationError(f"revocation of unknown key {p.get('key_id')!r}")
             if info.revoked_seq is not None:
                 raise ValidationError(f"key {info.key_id} is revoked already")
+            if info.actor == LOG_ACTOR:
+                raise ValidationError("the ledger's log key cannot be revoked, only rotated to a successor "
+                                      "('tilsyn keys rotate-ledger')")
             info.revoked_seq, info.revoke_reason = seq, p.get("reason")
         self.last_seq = seq
+
+    def _rotate_log_key(self, seq: int, statement: Statement) -> None:
+        """The old log key (the signer) hands over to a new one, which proves possession of itself."""
+        p = statement.payload
+        current = self.log_key()
+        if current is None or statement.key_id != current.key_id or p.get("previous_key_id") != current.key_id:
+            raise ValidationError("a ledger key rotation must be signed by the current log key and name it as "
+                                  "previous_key_id")
+        pub = _public_key(p)
+        kid = compute_key_id(pub)
+        if kid != p.get("key_id"):
+            raise ValidationError("the new log key's key_id does not match its public key")
+        if kid in self.keys:
+            raise ValidationError(f"key {kid} is registered already")
+        check_possession(self.ledger_id or "", LOG_ACTOR, p, pub)
+        current.revoked_seq, current.revoke_reason = seq, f"rotated to {kid}"
+        self.keys[kid] = KeyInfo(kid, LOG_ACTOR, pub, {LOG_ROLE}, seq)
+        self.log_key_ids.append(kid)
+
+
+def check_possession(ledger_id: str, name: str, payload: dict[str, Any], public_key: bytes,
+                     extra_fields: tuple[str, ...] = ()) -> None:
+    """Raise ValidationError unless ``payload['proof']`` is the new key's signature over its
+    :func:`possession_bytes` (the ledger, the name, the key and the ``extra_fields`` present)."""
+    from .keys import verify
+
+    proof = payload.get("proof")
+    try:
+        sig = base64.b64decode(proof, validate=True) if isinstance(proof, str) else b""
+    except binascii.Error:
+        sig = b""
+    extra = {f: payload[f] for f in extra_fields if f in payload}
+    if len(sig) != 64 or not verify(public_key, sig, possession_bytes(ledger_id, name, payload["public_key"], extra)):
+        raise ValidationError(f"the proof of possession of key {compute_key_id(public_key)} does not verify "
+                              f"(it must be signed by that key, for this ledger and the name {name!r})")

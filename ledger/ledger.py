@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import os
-import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -22,7 +21,8 @@ import msgspec
 from . import identity, keys, timefmt
 from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash, make_statement)
-from .errors import AuthorizationError, ConflictError, DamagedError, LedgerError, StoreError, ValidationError
+from .errors import (AuthorizationError, ConflictError, DamagedError, KeyFileError, LedgerError, StoreError,
+                     ValidationError)
 from .heads import HEADS_STREAM, STREAM_HEADS, Head as StreamHead, HeadsMap, heads_as_of
 from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .origin import check_origin
@@ -82,7 +82,7 @@ class Event:
             "seq": self.seq, "recorded_at": self.recorded_at, "prev": self.prev,
             "leaf_hash": self.leaf_hash.hex(), "stream": s.stream, "stream_version": s.stream_version,
             "type": s.type, "occurred_at": s.occurred_at, "actor": s.actor, "key_id": s.key_id,
-            "payload": s.payload, "signature": base64.b64encode(self.signature).decode(),
+            "ledger": s.ledger, "payload": s.payload, "signature": base64.b64encode(self.signature).decode(),
         }
 
 
@@ -174,10 +174,11 @@ class Ledger:
                                  f"a ledger needs a database of its own; nothing was changed")
         store.create_schema_locked()
         ledger = cls(store, policy, kek, TrustStore(trust_home) if trust_home is not None else None)
-        private = keys.generate()
+        private, log_private = keys.generate(), keys.generate()
         signer = Signer(authority, private)
+        log_signer = Signer(identity.LOG_ACTOR, log_private)
         ledger._signers[signer.key_id] = signer  # records the rules in force right after the genesis event
-        ledger_id = str(uuid.uuid4())
+        ledger_id = os.urandom(16).hex()  # 128 random bits, named by every statement of this ledger
         payload = {
             "ledger_id": ledger_id,
             "origin": origin or f"tilsyn-ledger/{ledger_id}",
@@ -185,20 +186,29 @@ class Ledger:
             "key_id": signer.key_id,
             "public_key": base64.b64encode(signer.public_key).decode(),
             "roles": ["admin"],
+            "log_key": {"key_id": log_signer.key_id, "public_key": base64.b64encode(log_signer.public_key).decode()},
         }
         stmt = make_statement(stream=KEYS_STREAM, stream_version=1, type=identity.GENESIS,
                               occurred_at=occurred_at or timefmt.now(), actor=authority,
-                              key_id=signer.key_id, payload=payload)
-        # Write the key file first: a ledger whose authority key was lost could never be administered.
+                              key_id=signer.key_id, ledger=ledger_id, payload=payload)
+        # Write the key files first: a ledger whose authority or log key was lost could never be administered.
+        # The log key lives in the authority's key home only (it signs checkpoints, never a person's act).
         path = keystore.save(private, passphrase)
+        try:
+            log_path = keystore.save(log_private, passphrase)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
         try:
             ledger.append(signer.sign(stmt))
         except ConflictError:  # another init got its genesis in first
             path.unlink(missing_ok=True)
+            log_path.unlink(missing_ok=True)
             raise StoreError(f"another process created a ledger at {store.display_url()} at the same time; "
                              f"nothing was changed") from None
         except BaseException:
             path.unlink(missing_ok=True)
+            log_path.unlink(missing_ok=True)
             raise
         return ledger, signer
 
@@ -226,9 +236,64 @@ class Ledger:
         return self._registry.origin or ""
 
     @property
+    def ledger_id(self) -> str:
+        """The ledger's id (from the genesis event): every statement names it in its signed bytes."""
+        return self._registry.ledger_id or ""
+
+    @property
     def genesis_key_id(self) -> str:
-        """The id of the authority's genesis key (it signs checkpoints)."""
+        """The id of the authority's genesis key."""
         return self._registry.genesis_key_id or ""
+
+    def log_key(self) -> KeyInfo | None:
+        """The ledger's current log key (it signs checkpoints and StreamHeads events)."""
+        self._refresh_registry()
+        info = self._registry.log_key()
+        return None if info is None else info.copy()
+
+    def log_key_at(self, size: int) -> KeyInfo | None:
+        """The log key that may sign a checkpoint of ``size`` records (the one valid at seq ``size``)."""
+        self._refresh_registry()
+        info = self._registry.log_key_at(size)
+        return None if info is None else info.copy()
+
+    def log_keys(self) -> list[KeyInfo]:
+        """Every log key of the ledger, oldest first."""
+        self._refresh_registry()
+        return [k.copy() for k in self._registry.log_keys()]
+
+    def log_signer(self, keystore: KeyStore, passphrase: str | None = None) -> Signer:
+        """The current log key's signer, from the key home that holds it (the authority's)."""
+        info = self.log_key()
+        if info is None:
+            raise StoreError("the ledger has no log key")
+        try:
+            private = keystore.load(info.key_id, passphrase)
+        except KeyFileError as e:
+            raise AuthorizationError(f"the ledger's log key {info.key_id} is not in this key home ({e}); "
+                                     "checkpoints are signed where the authority's key home is") from None
+        signer = Signer(identity.LOG_ACTOR, private)
+        if signer.public_key != info.public_key:
+            raise AuthorizationError(f"the key file does not match the ledger's log key {info.key_id}")
+        return signer
+
+    def rotate_ledger_key(self, keystore: KeyStore, passphrase: str | None = None, *,
+                          occurred_at: str | None = None) -> Event:
+        """Replace the log key: a new key pair in ``keystore``, vouched for by the current log key (which
+        signs the rotation) and proving possession of itself. Later checkpoints need the new key."""
+        old = self.log_signer(keystore, passphrase)
+        private = keys.generate()
+        pub = base64.b64encode(keys.public_bytes(private)).decode()
+        payload = {"previous_key_id": old.key_id, "key_id": keys.key_id(keys.public_bytes(private)),
+                   "public_key": pub}
+        payload["proof"] = base64.b64encode(
+            private.sign(identity.possession_bytes(self.ledger_id, identity.LOG_ACTOR, pub))).decode()
+        path = keystore.save(private, passphrase)
+        try:
+            return self.record(old, KEYS_STREAM, identity.LEDGER_KEY_ROTATED, payload, occurred_at=occurred_at)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
 
     @property
     def authority(self) -> str:
@@ -272,6 +337,8 @@ class Ledger:
         passphrase: str | None = None, occurred_at: str | None = None,
     ) -> tuple[KeyInfo, str]:
         """Create a key pair for ``name`` with ``roles``; store the private key; append the registration."""
+        if name == identity.LOG_ACTOR:
+            raise ValidationError(f"the name {name!r} is reserved for the ledger's log key")
         if self.registry().active_key(name) is not None:
             raise ValidationError(f"{name!r} already has an active key; revoke it first or grant a role")
         bad = [r for r in roles if r not in identity.ROLES]
@@ -327,7 +394,7 @@ class Ledger:
         self._signers[signer.key_id] = signer
         stmt = make_statement(stream=stream, stream_version=stream_version, type=type,
                               occurred_at=occurred_at or timefmt.now(), actor=signer.actor,
-                              key_id=signer.key_id, payload=payload)
+                              key_id=signer.key_id, ledger=self.ledger_id, payload=payload)
         self.policy.validate_payload(stmt.type, stmt.payload)
         return self.seal(stmt) if seal else stmt
 
@@ -519,7 +586,8 @@ class Ledger:
                     stmt = make_statement(
                         stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
                         type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
-                        key_id=heads_signer.key_id, payload=HeadsMap(stream_heads).payload(seq))
+                        key_id=heads_signer.key_id, ledger=registry.ledger_id,
+                        payload=HeadsMap(stream_heads).payload(seq))
                     item = heads_signer.sign(stmt)
                 s = item.statement
                 seq += 1
@@ -596,7 +664,7 @@ class Ledger:
                 version = self.store.stream_version(conn, POLICY_STREAM)
             stmt = make_statement(stream=POLICY_STREAM, stream_version=version + 1, type=RULES_IN_FORCE,
                                   occurred_at=timefmt.now(), actor=signer.actor, key_id=signer.key_id,
-                                  payload=payload)
+                                  ledger=self._registry.ledger_id or batch[0].statement.ledger, payload=payload)
             return signer.sign(stmt)
         last = f" (last recorded at seq {self._rules_seq})" if self._rules_seq else ""
         raise ValidationError(

@@ -16,13 +16,22 @@ import msgspec
 
 from .errors import ValidationError
 from .heads import STREAM_HEADS, StreamHeadsPayload
-from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, ROLE_GRANTED
+from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, LEDGER_KEY_ROTATED, LOG_ROLE, ROLE_GRANTED
 from .rules import RULES_IN_FORCE, RULES_SIGNERS, RulesPayload, rules_bytes, rules_payload
 
 SUBJECT_ERASED = "ledger.SubjectErased/1"
 SUBJECTS_STREAM = "ledger/subjects"
 SUBJECT_FIELD = "subject"
 """The payload field naming the data subject whose personal fields an event carries."""
+
+
+class LedgerKeyRotated(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """The ledger's log key hands over to a new one (signed by the old; ``proof`` signed by the new)."""
+
+    previous_key_id: str
+    key_id: str
+    public_key: str
+    proof: str
 
 
 class SubjectErased(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -87,8 +96,11 @@ class Policy:
                                 description="erasure of a data subject's personal data"))
         self.register(EventType(RULES_IN_FORCE, RULES_SIGNERS, RulesPayload,
                                 description="the event types, roles and plugin versions in force"))
-        self.register(EventType(STREAM_HEADS, frozenset({"admin"}), StreamHeadsPayload,
+        # Only the ledger's log key (pseudo-role ``ledger``) commits to the heads and hands itself over.
+        self.register(EventType(STREAM_HEADS, frozenset({LOG_ROLE}), StreamHeadsPayload,
                                 description="every stream's last event, committed to by the next checkpoint"))
+        self.register(EventType(LEDGER_KEY_ROTATED, frozenset({LOG_ROLE}), LedgerKeyRotated,
+                                description="rotation of the ledger's log key"))
 
     def register(self, event_type: EventType) -> None:
         """Add an event type; registering one name twice with different rules is an error."""

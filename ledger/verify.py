@@ -183,6 +183,7 @@ class _Walker:
             if self.lenient_types and s.type not in self.policy.types:
                 # Opening with a policy that lacks some plugin's types (a tool of another layer): the
                 # key, its owner and the signature are still checked; roles and schema by 'tilsyn verify'.
+                self.registry.check_ledger(s)
                 info = self.registry.keys.get(s.key_id)
                 if info is None or info.actor != s.actor:
                     raise AuthorizationError(f"key {s.key_id} of {s.actor!r} is not registered in this ledger")

@@ -53,31 +53,21 @@ def log_timestamp_line(body: str, key_name: str, private_key, timestamp: int | N
 
 
 def log_keys(ledger: "Ledger") -> list[bytes]:
-    """Every public key the ledger's log signs (or signed) checkpoints with, the current one last.
-
-    The registry's ledger keys (genesis and rotations) where it has them; otherwise the genesis key.
-    """
-    keys = getattr(ledger.registry, "log_keys", None)
-    if callable(keys):
-        found = [k.public_key for k in keys()]
-        if found:
-            return found
-    from .checkpoints import authority_key
-
-    return [authority_key(ledger).public_key]
+    """Every public key the ledger's log signs (or signed) checkpoints with, the current one last
+    (the genesis ``log_key``, then each ``keys rotate-ledger``)."""
+    return [k.public_key for k in ledger.log_keys()]
 
 
 def open_log_note(ledger: "Ledger", note: str) -> tuple[str, bytes]:
-    """The note's text and the log key that signed it; :class:`CheckpointError` if none of ours did."""
+    """The note's text and the log key that signed it; :class:`CheckpointError` unless it verifies under
+    the log key valid at the checkpoint's size (a retired log key is refused for later checkpoints)."""
     from .checkpoints import note_key_name
 
-    name, error = note_key_name(ledger.origin), None
-    for pub in reversed(log_keys(ledger)):
-        try:
-            return open_note(note, name, pub), pub
-        except CheckpointError as e:
-            error = e
-    raise error or CheckpointError("the ledger has no log key")
+    size = checkpoint_of(note).size
+    info = ledger.log_key_at(max(size, 1))
+    if info is None:
+        raise CheckpointError(f"the ledger has no log key valid at size {size}")
+    return open_note(note, note_key_name(ledger.origin), info.public_key), info.public_key
 
 
 def log_vkey(ledger: "Ledger") -> str:

@@ -100,5 +100,6 @@ def ledger(db_url, keystore, policy):
     ledger, authority = Ledger.init(db_url, "Socialtilsyn Øst", keystore, policy=policy)
     ledger.register_key(authority, "Karen", ["tilsynskonsulent"], keystore)
     ledger.authority_signer = authority
+    ledger.log = ledger.log_signer(keystore)  # the ledger's own log key: it signs checkpoints
     yield ledger
     ledger.close()

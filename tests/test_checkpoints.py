@@ -25,16 +25,16 @@ def visit(ledger, signer, n: int, stream: str = "tilbud/T-1001") -> None:
 def test_create_and_verify(ledger, keystore):
     karen = ledger.signer("Karen", keystore)
     visit(ledger, karen, 3)
-    first = create_checkpoint(ledger, ledger.authority_signer)
+    first = create_checkpoint(ledger, ledger.log)
     # Genesis, the rules in force, Karen's key, three notes — and the StreamHeads event it commits to.
     assert first.size == 7 and list(ledger.read())[-1].type == "ledger.StreamHeads/1"
     assert first.root == merkle.root([e.record_bytes for e in ledger.read()])
     # The note is a C2SP checkpoint signed with the genesis key under the origin's key name.
-    body = parse_checkpoint(open_note(first.note, note_key_name(ledger.origin), ledger.authority_signer.public_key))
+    body = parse_checkpoint(open_note(first.note, note_key_name(ledger.origin), ledger.log.public_key))
     assert (body.origin, body.size, body.root) == (ledger.origin, 7, first.root)
-    assert create_checkpoint(ledger, ledger.authority_signer) == first  # nothing new to commit to
+    assert create_checkpoint(ledger, ledger.log) == first  # nothing new to commit to
     visit(ledger, karen, 4)
-    second = create_checkpoint(ledger, ledger.authority_signer)
+    second = create_checkpoint(ledger, ledger.log)
     assert (second.id, second.size) != (first.id, first.size)
     report = verify_checkpoints(ledger)
     assert report.ok, report.problems
@@ -43,25 +43,28 @@ def test_create_and_verify(ledger, keystore):
     assert kernel.ok and cps.ok and "checkpoints" in kernel.checked
 
 
-def test_only_the_authority_signs_checkpoints(ledger, keystore):
-    with pytest.raises(AuthorizationError, match="genesis key"):
-        create_checkpoint(ledger, ledger.signer("Karen", keystore))
+def test_only_the_log_key_signs_checkpoints(ledger, keystore):
+    before = ledger.count()
+    for person in (ledger.signer("Karen", keystore), ledger.authority_signer):  # not even the authority's own key
+        with pytest.raises(AuthorizationError, match="ledger's log key"):
+            create_checkpoint(ledger, person)
+    assert list_checkpoints(ledger) == [] and ledger.count() == before
 
 
 def test_a_tampered_note_is_reported(ledger, keystore):
     visit(ledger, ledger.signer("Karen", keystore), 2)
-    cp = create_checkpoint(ledger, ledger.authority_signer)
+    cp = create_checkpoint(ledger, ledger.log)
     forged = cp.note.replace(f"\n{cp.size}\n", f"\n{cp.size - 1}\n", 1)
     with ledger.store.engine.begin() as conn:
         conn.execute(checkpoints.update().where(checkpoints.c.id == cp.id).values(note=forged))
     report = verify_checkpoints(ledger)
     assert not report.ok
-    assert "does not verify under the authority key" in report.problems[0].message
+    assert "does not verify under the log key" in report.problems[0].message
 
 
 def test_a_root_that_no_longer_matches_is_reported(ledger, keystore):
     visit(ledger, ledger.signer("Karen", keystore), 4)
-    cp = create_checkpoint(ledger, ledger.authority_signer)
+    cp = create_checkpoint(ledger, ledger.log)
     with ledger.store.engine.begin() as conn:  # rewrite one record and its leaf hash consistently
         rec = bytes(conn.execute(sa.select(events.c.record).where(events.c.seq == 4)).scalar())
         altered = rec.replace(b'"seq":4', b'"seq":4 ')
@@ -75,7 +78,7 @@ def test_a_root_that_no_longer_matches_is_reported(ledger, keystore):
 
 def test_a_truncated_ledger_is_reported(ledger, keystore):
     visit(ledger, ledger.signer("Karen", keystore), 5)
-    cp = create_checkpoint(ledger, ledger.authority_signer)
+    cp = create_checkpoint(ledger, ledger.log)
     with ledger.store.engine.begin() as conn:  # drop the last two events and their tree nodes: no trace left
         conn.execute(events.delete().where(events.c.seq > cp.size - 2))
         conn.execute(sa.text("DELETE FROM merkle_nodes"))
@@ -84,15 +87,15 @@ def test_a_truncated_ledger_is_reported(ledger, keystore):
     msg = report.problems[0].message
     assert "truncated" in msg and f"commits to {cp.size} events but the ledger has only {cp.size - 2}" in msg
     with pytest.raises(LedgerError, match="truncated"):
-        create_checkpoint(ledger, ledger.authority_signer)
+        create_checkpoint(ledger, ledger.log)
 
 
 def test_consecutive_checkpoints_must_extend_one_another(ledger, keystore):
     karen = ledger.signer("Karen", keystore)
     visit(ledger, karen, 3)
-    create_checkpoint(ledger, ledger.authority_signer)
+    create_checkpoint(ledger, ledger.log)
     visit(ledger, karen, 3)
-    later = create_checkpoint(ledger, ledger.authority_signer)
+    later = create_checkpoint(ledger, ledger.log)
     # Swap in an older, genuine-looking checkpoint after the newer one: the ledger appears to shrink.
     older = list_checkpoints(ledger)[0]
     with ledger.store.engine.begin() as conn:
@@ -119,7 +122,7 @@ def run(ledger, db_url, keystore, policy, monkeypatch):
 def test_cli_checkpoint_and_verify(run, ledger, keystore):
     visit(ledger, ledger.signer("Karen", keystore), 3)
     refused = run("--as", "Karen", "checkpoint")
-    assert refused.exit_code == 2 and "genesis key" in refused.stderr
+    assert refused.exit_code == 2 and "not an admin" in refused.stderr
     made = run("--as", AUTHORITY, "checkpoint", "--json")
     assert made.exit_code == 0, made.output
     cp = json.loads(made.stdout)

@@ -24,7 +24,7 @@ from tilsyn.ledger import Ledger
 
 AUTHORITY = "Socialtilsyn Øst"
 EVENT_FIELDS = {"seq", "recorded_at", "prev", "leaf_hash", "stream", "stream_version", "type", "occurred_at",
-                "actor", "key_id", "payload", "signature"}
+                "actor", "key_id", "ledger", "payload", "signature"}
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -105,7 +105,8 @@ def test_init_keys_log_and_verify(tilsyn):
 
     keys = json.loads(tilsyn.ok("keys", "list", "--json").stdout)
     by_name = {k["actor"]: k for k in keys}
-    assert set(by_name) == {AUTHORITY, "Karen", "Lone"}
+    assert set(by_name) == {AUTHORITY, "Karen", "Lone", "ledger"}  # "ledger": the log key, made at init
+    assert by_name["ledger"]["roles"] == ["ledger"] and by_name["ledger"]["key_id"] != by_name[AUTHORITY]["key_id"]
     assert by_name[AUTHORITY]["roles"] == ["admin"] and by_name[AUTHORITY]["registered_seq"] == 1
     assert by_name["Karen"]["roles"] == ["tilsynskonsulent", "tilsynsleder"] and by_name["Karen"]["revoked_seq"] is None
     assert (by_name["Lone"]["revoked_seq"], by_name["Lone"]["revoke_reason"]) == (6, "left the authority")
@@ -206,7 +207,7 @@ def test_a_role_without_admin_cannot_manage_keys(with_keys):
     assert result.exit_code == 2
     assert "admin" in only_error_line(result)
     assert with_keys.count() == before
-    assert len(with_keys.key_files()) == 2  # no stray private key left behind for Per
+    assert len(with_keys.key_files()) == 3  # the authority, the log key, Karen: no stray private key left for Per
 
 
 def test_missing_key_file(with_keys, tmp_path):

@@ -85,7 +85,7 @@ def test_events_after_the_checkpoint_are_not_yet_covered(demo):
         "klagevejledning": "Afgørelsen kan påklages til Ankestyrelsen."})
     result = explain(sup, "T-1001", decision.seq)
     assert result["decision"]["inclusion_ok"] is None and not result["all_included"]
-    create_checkpoint(ledger, ledger.signer("Socialtilsyn Øst", KeyStore(path)))
+    create_checkpoint(ledger, ledger.log_signer(KeyStore(path)))
     assert explain(sup, "T-1001", decision.seq)["all_included"]
 
 

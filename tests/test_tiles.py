@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from tilsyn.cli.main import cli
-from tilsyn.ledger import Ledger, create_checkpoint, merkle
+from tilsyn.ledger import KeyStore, Ledger, create_checkpoint, merkle
 from tilsyn.ledger.checkpoint import checkpoint_body, sign_note
 from tilsyn.ledger.checkpoints import note_key_name
 from tilsyn.ledger.tiles import _index, entries_path, tile_path
@@ -79,7 +79,7 @@ def test_tile_index_paths():
 def test_publish_full_and_partial_tiles_then_incrementally(setup, tmp_path, tilescheck):
     ledger, authority, karen, env = setup
     grow(ledger, karen, 600)
-    cp = create_checkpoint(ledger, authority)
+    cp = create_checkpoint(ledger, ledger.log_signer(KeyStore(env["TILSYN_HOME"])))
     out = tmp_path / "pub"
     publish(env, out)
     size = cp.size
@@ -96,7 +96,7 @@ def test_publish_full_and_partial_tiles_then_incrementally(setup, tmp_path, tile
 
     # Incremental: 300 more events; the full tiles already there are left alone.
     grow(ledger, karen, 300, start=600)
-    cp2 = create_checkpoint(ledger, authority)
+    cp2 = create_checkpoint(ledger, ledger.log_signer(KeyStore(env["TILSYN_HOME"])))
     r = publish(env, out)
     assert f"(was {size})" in r.stdout and "unchanged" in r.stdout
     unchanged = int(r.stdout.split(" unchanged")[0].rsplit(" ", 1)[1])
@@ -113,12 +113,12 @@ def test_publish_full_and_partial_tiles_then_incrementally(setup, tmp_path, tile
 def test_publish_refuses_a_directory_this_ledger_does_not_extend(setup, tmp_path):
     ledger, authority, karen, env = setup
     grow(ledger, karen, 10)
-    create_checkpoint(ledger, authority)
+    create_checkpoint(ledger, ledger.log_signer(KeyStore(env["TILSYN_HOME"])))
     out = tmp_path / "pub"
     publish(env, out)
     # A checkpoint signed by our own log key for a different history of 5 events: a fork.
     body = checkpoint_body(ledger.origin, 5, hashlib.sha256(b"another history").digest())
-    (out / "checkpoint").write_text(sign_note(body, note_key_name(ledger.origin), authority.private_key), encoding="utf-8")
+    (out / "checkpoint").write_text(sign_note(body, note_key_name(ledger.origin), ledger.log_signer(KeyStore(env["TILSYN_HOME"])).private_key), encoding="utf-8")
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     r = publish(env, out, code=2)
     assert "fork" in r.stderr and r.stderr.startswith("tilsyn: error: ")

@@ -84,9 +84,10 @@ class Demo:
     def vkey(self) -> str:
         return self.ok("checkpoint", "--vkey").stdout.strip()
 
-    def authority_key(self):
+    def log_key(self):
+        """The ledger's log key (it signs checkpoints) and its origin."""
         with self.ledger() as ledger:
-            return ledger.signer(AUTHORITY, KeyStore(self.dir)).private_key, ledger.origin
+            return ledger.log_signer(KeyStore(self.dir)).private_key, ledger.origin
 
 
 @pytest.fixture
@@ -173,7 +174,7 @@ def test_quorum_missed_when_a_witness_is_down(demo, tmp_path):
 def test_the_client_recovers_from_409_by_the_size_the_witness_reports(demo, two_witnesses):
     (u1, w1), _ = two_witnesses
     demo.ok("--as", AUTHORITY, "checkpoint", "--no-witness")
-    key, origin = demo.authority_key()
+    key, origin = demo.log_key()
     with demo.ledger() as ledger:
         from tilsyn.ledger.checkpoints import latest_checkpoint
 
@@ -195,7 +196,7 @@ def signed(key, origin: str, size: int, root: bytes) -> str:
 
 def test_add_checkpoint_status_codes(demo, two_witnesses):
     (url, w), _ = two_witnesses
-    key, origin = demo.authority_key()
+    key, origin = demo.log_key()
     with demo.ledger() as ledger:
         n = ledger.count()
         root5, root_n = ledger.tree.root(5), ledger.tree.root(n)
@@ -250,7 +251,7 @@ def test_add_checkpoint_status_codes(demo, two_witnesses):
 def test_a_witness_keeps_its_state_across_a_restart_and_refuses_a_fork(demo, tmp_path):
     vkey = demo.vkey()
     init_witness(tmp_path / "w", "ankestyrelsen.dk/vidne", [vkey])
-    key, origin = demo.authority_key()
+    key, origin = demo.log_key()
     with demo.ledger() as ledger:
         n = ledger.count()
         root = ledger.tree.root(n)
@@ -287,7 +288,7 @@ def test_receipt_verifies_offline_and_with_sigstore(demo, two_witnesses, tmp_pat
     blank = text.index("\n\n")
     proof = [base64.b64decode(x) for x in text[:blank].split("\n")[3:]]
     note = text[blank + 2:]
-    key, origin = demo.authority_key()
+    key, origin = demo.log_key()
     pub = key.public_key()
     signed_cp = SignedCheckpoint.from_text(note)
     assert signed_cp.checkpoint.origin == origin
@@ -347,7 +348,7 @@ def rewrite_without(demo: Demo, drop_seq: int, extra_events: int = 2) -> None:
                 ledger.append_stream_heads(signer)
                 continue
             ledger.append(signer.sign(msgspec.structs.replace(st, stream_version=version)))
-        create_checkpoint(ledger, ledger.signer(AUTHORITY, keystore))
+        create_checkpoint(ledger, ledger.log_signer(keystore))
     for i in range(extra_events):
         add_observation(demo, f"Senere observation {i}.")
 

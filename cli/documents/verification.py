@@ -4,7 +4,7 @@ A document is never made from events that do not verify. Before rendering, every
 stream is checked from the stored bytes: the signature under the key that was registered (and not
 revoked) at that position, the stream's versions 1, 2, 3 … with none missing, and — for every event a
 signed checkpoint covers — the inclusion proof against that checkpoint, whose own signature is checked
-under the authority's genesis key. Anything wrong stops the document (exit 1); what was checked, against
+under the ledger's log key valid at its size. Anything wrong stops the document (exit 1); what was checked, against
 which checkpoint and when goes into the document in plain Danish.
 """
 

@@ -1,0 +1,209 @@
+"""Identities made real (issue 10): statements bind their ledger; the ledger's own log key signs checkpoints."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from tilsyn.cli.main import cli
+from tilsyn.ledger import (AuthorizationError, KeyStore, Ledger, ValidationError, create_checkpoint, export_bundle,
+                           verify_bundle, verify_checkpoints, verify_ledger)
+from tilsyn.ledger.checkpoint import checkpoint_body, sign_note
+from tilsyn.ledger.checkpoints import list_checkpoints, note_key_name
+from tilsyn.ledger.envelope import Record, encode_record, leaf_hash
+from tilsyn.ledger.heads import HEADS_STREAM, STREAM_HEADS
+from tilsyn.ledger.identity import KEY_REGISTERED, KEYS_STREAM, LOG_ACTOR
+from tilsyn.ledger.signing import SignedStatement
+from tilsyn.ledger.store import checkpoints
+
+from .conftest import make_policy
+
+AUTHORITY = "Socialtilsyn Øst"
+STREAM = "tilbud/T-1001"
+
+
+def second_ledger(tmp_path, name: str = "other"):
+    """Another authority's ledger with a key home of its own."""
+    keystore = KeyStore(tmp_path / f"{name}-home")
+    ledger, admin = Ledger.init(f"sqlite:///{tmp_path / (name + '.db')}", "Socialtilsyn Syd", keystore,
+                                policy=make_policy())
+    return ledger, admin, keystore
+
+
+def register_same_key(ledger: Ledger, admin, name: str, public_key: bytes) -> None:
+    """Register a public key already registered elsewhere (what the replay of issue 10 relied on)."""
+    from tilsyn.ledger.keys import key_id
+
+    ledger.record(admin, KEYS_STREAM, KEY_REGISTERED, {"name": name, "key_id": key_id(public_key),
+                                                       "public_key": base64.b64encode(public_key).decode(),
+                                                       "roles": ["tilsynskonsulent"]})
+
+
+def append_raw(ledger: Ledger, data: bytes, signature: bytes) -> int:
+    """An insider's row: statement bytes and signature chained onto the head, bypassing every check."""
+    from tilsyn.ledger.envelope import decode_statement
+
+    s = decode_statement(data)
+    head = ledger.head()
+    seq = head.seq + 1
+    raw = encode_record(Record(seq, head.recorded_at, head.leaf_hash.hex(), data, signature))
+    with ledger.store.writing() as conn:
+        ledger.store.insert(conn, [(seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at,
+                                    head.recorded_at, leaf_hash(raw), raw)])
+    return seq
+
+
+# -- statements bind their ledger ----------------------------------------------------------------
+def test_every_statement_names_its_ledger(ledger):
+    genesis = next(ledger.read())
+    assert len(ledger.ledger_id) == 32 and int(ledger.ledger_id, 16) >= 0
+    assert genesis.payload["ledger_id"] == ledger.ledger_id == genesis.statement.ledger
+    assert ledger.origin == f"tilsyn-ledger/{ledger.ledger_id}"
+    assert {e.statement.ledger for e in ledger.read()} == {ledger.ledger_id}
+    assert b'"ledger":"' + ledger.ledger_id.encode() + b'"' in genesis.statement_bytes
+
+
+def test_cross_ledger_replay_is_refused_on_append(ledger, keystore, tmp_path):
+    karen = ledger.signer("Karen", keystore)
+    event = ledger.record(karen, STREAM, "test.Note/1", {"text": "kun i denne ledger"})
+    other, admin, _ = second_ledger(tmp_path)
+    register_same_key(other, admin, "Karen", karen.public_key)  # the same person, the same key, elsewhere
+    before = other.count()
+    with pytest.raises(AuthorizationError, match="signed for ledger"):
+        other.append(SignedStatement(event.statement, event.statement_bytes, event.signature))
+    assert other.count() == before and verify_ledger(other.store, other.policy).ok
+    other.close()
+
+
+def test_verify_refuses_a_replayed_statement(ledger, keystore, tmp_path):
+    karen = ledger.signer("Karen", keystore)
+    other, admin, _ = second_ledger(tmp_path)
+    register_same_key(other, admin, "Karen", karen.public_key)
+    # A statement Karen signed for the first ledger, at the stream version the second one expects next.
+    stmt = ledger.statement(karen, STREAM, "test.Note/1", {"text": "genbrugt"}, stream_version=1)
+    signed = karen.sign(stmt)
+    seq = append_raw(other, signed.data, signed.signature)
+    report = verify_ledger(other.store, other.policy)
+    assert not report.ok and report.first.seq == seq and "signed for ledger" in report.first.message
+    other.close()
+
+
+def test_verify_bundle_refuses_a_replayed_statement(ledger, keystore, tmp_path):
+    """The authority of the second ledger forges its own bundle with a statement from the first one."""
+    from .test_bundle import reseal
+
+    karen = ledger.signer("Karen", keystore)
+    other, admin, other_home = second_ledger(tmp_path)
+    register_same_key(other, admin, "Karen", karen.public_key)
+    other.log = other.log_signer(other_home)
+    honest = other.record(karen, STREAM, "test.Note/1", {"text": "ærlig"})  # Karen signs for this ledger too
+    doc = json.loads(export_bundle(other, STREAM, other.log))
+    assert verify_bundle(json.dumps(doc).encode()).ok
+    replayed = karen.sign(ledger.statement(karen, STREAM, "test.Note/1", {"text": "ærlig"}, stream_version=1))
+    raw = encode_record(Record(honest.seq, honest.recorded_at, honest.prev, replayed.data, replayed.signature))
+    forged = reseal(other, doc, {honest.seq: raw})
+    report = verify_bundle(json.dumps(forged).encode())
+    assert not report.ok
+    assert any(p.seq == honest.seq and "signed for ledger" in p.message for p in report.problems)
+    other.close()
+
+
+# -- the ledger's own log key --------------------------------------------------------------------
+def test_the_log_key_is_registered_in_genesis_and_held_by_the_authority_home_only(ledger, keystore):
+    genesis = next(ledger.read())
+    log = ledger.log_key()
+    assert genesis.payload["log_key"] == {"key_id": log.key_id,
+                                          "public_key": base64.b64encode(log.public_key).decode()}
+    assert log.actor == LOG_ACTOR and log.roles == {"ledger"} and log.key_id != ledger.genesis_key_id
+    assert keystore.path(log.key_id).exists() and keystore.path(log.key_id).stat().st_mode & 0o777 == 0o600
+    cp = create_checkpoint(ledger, ledger.log)
+    heads = next(ledger.read(after_seq=cp.size - 1))
+    assert (heads.type, heads.actor, heads.statement.key_id) == (STREAM_HEADS, LOG_ACTOR, log.key_id)
+
+
+def test_no_person_signs_stream_heads_or_takes_the_log_key(ledger, keystore):
+    authority = ledger.authority_signer
+    before = ledger.count()
+    with pytest.raises(AuthorizationError, match="lacks the role"):
+        ledger.record(authority, HEADS_STREAM, STREAM_HEADS, {"size": before, "streams": 1, "root": "A" * 43 + "="})
+    with pytest.raises(ValidationError, match="reserved"):
+        ledger.register_key(authority, LOG_ACTOR, ["admin"], keystore)
+    with pytest.raises(ValidationError, match="only rotated"):
+        ledger.revoke_key(authority, LOG_ACTOR, "vi vil signere selv")
+    with pytest.raises(ValidationError, match="no role"):
+        ledger.grant_role(authority, LOG_ACTOR, "admin")
+    assert ledger.count() == before and verify_ledger(ledger.store, ledger.policy).ok
+
+
+def test_rotating_the_log_key(ledger, keystore):
+    karen = ledger.signer("Karen", keystore)
+    ledger.record(karen, STREAM, "test.Note/1", {"text": "før"})
+    old = ledger.log
+    first = create_checkpoint(ledger, old)
+    receipt_note = first.note
+    event = ledger.rotate_ledger_key(keystore)
+    new = ledger.log_signer(keystore)
+    assert new.key_id != old.key_id and event.actor == LOG_ACTOR and event.statement.key_id == old.key_id
+    assert [k.key_id for k in ledger.log_keys()] == [old.key_id, new.key_id]
+    ledger.record(karen, STREAM, "test.Note/1", {"text": "efter"})
+    # The old key is refused for new checkpoints; nothing is appended when it tries.
+    before = ledger.count()
+    with pytest.raises(AuthorizationError, match="rotated"):
+        create_checkpoint(ledger, old)
+    assert ledger.count() == before
+    second = create_checkpoint(ledger, new)
+    assert verify_checkpoints(ledger).ok and verify_ledger(ledger.store, ledger.policy).ok
+    assert verify_bundle(export_bundle(ledger, STREAM)).ok  # the bundle follows the hand-over
+    # A checkpoint the old key signs after the rotation is reported, though its root is true.
+    root = ledger.tree.root(second.size)
+    body = checkpoint_body(ledger.origin, second.size, root)
+    late = sign_note(body, note_key_name(ledger.origin), old.private_key)
+    with ledger.store.writing() as conn:
+        conn.execute(checkpoints.insert().values(size=second.size, root=root, note=late, created_at=second.created_at))
+    report = verify_checkpoints(ledger)
+    assert not report.ok and "log key valid at its size" in report.problems[0].message
+    # What the old key signed before the rotation still stands against the ledger.
+    from tilsyn.ledger.against import check_against, read_evidence
+
+    result = check_against(ledger, [read_evidence("cp", receipt_note.encode())])[0]
+    assert result.ok, result.message
+
+
+def test_a_forged_rotation_is_refused(ledger, keystore):
+    """A rotation whose new key does not prove possession (someone else's public key) never lands."""
+    from tilsyn.ledger.identity import LEDGER_KEY_ROTATED
+    from tilsyn.ledger.keys import generate, key_id, public_bytes
+
+    stranger = public_bytes(generate())
+    payload = {"previous_key_id": ledger.log.key_id, "key_id": key_id(stranger),
+               "public_key": base64.b64encode(stranger).decode(), "proof": base64.b64encode(bytes(64)).decode()}
+    before = ledger.count()
+    with pytest.raises(ValidationError, match="proof of possession"):
+        ledger.record(ledger.log, KEYS_STREAM, LEDGER_KEY_ROTATED, payload)
+    assert ledger.count() == before
+
+
+def test_cli_checkpoint_rotate_ledger_and_vkey(tmp_path):
+    home, db = tmp_path / "home", tmp_path / "t.db"
+    env = {"TILSYN_HOME": str(home), "TILSYN_DB": str(db), "TILSYN_ACTOR": None}
+    run = lambda *a: CliRunner().invoke(cli, list(a), env=env)  # noqa: E731
+    assert run("init", "--authority", AUTHORITY).exit_code == 0
+    vkey = run("checkpoint", "--vkey").stdout.strip()
+    rotated = run("--as", AUTHORITY, "keys", "rotate-ledger", "--json")
+    assert rotated.exit_code == 0, rotated.output
+    assert json.loads(rotated.stdout)["type"] == "ledger.LedgerKeyRotated/1"
+    new_vkey = run("checkpoint", "--vkey").stdout.strip()
+    assert new_vkey != vkey and new_vkey.split("+")[0] == vkey.split("+")[0]
+    made = run("--as", AUTHORITY, "checkpoint", "--no-witness", "--json")
+    assert made.exit_code == 0, made.output
+    assert run("verify").exit_code == 0
+    from tilsyn.ledger.witnessing import log_vkey
+
+    with Ledger.open(str(db)) as ledger:
+        assert len(list_checkpoints(ledger)) == 1 and log_vkey(ledger) == new_vkey
+    refused = run("--as", AUTHORITY, "keys", "revoke", "ledger", "--reason", "væk")
+    assert refused.exit_code == 2 and refused.stderr.startswith("tilsyn: error: ") and "rotated" in refused.stderr
