@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
@@ -38,10 +39,16 @@ def key_id(public_key: bytes) -> str:
 def verify(public_key: bytes, signature: bytes, data: bytes) -> bool:
     """True if ``signature`` is a valid Ed25519 signature of ``data`` under ``public_key``."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+        _public_key(bytes(public_key)).verify(signature, data)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@lru_cache(maxsize=8192)
+def _public_key(raw: bytes) -> Ed25519PublicKey:
+    # Decoding the point costs a tenth of a verification; a ledger's writers use few keys again and again.
+    return Ed25519PublicKey.from_public_bytes(raw)
 
 
 def default_home() -> Path:

@@ -30,6 +30,7 @@ from .keys import KeyStore
 from .personal import SubjectVault
 from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, rules_bytes
+from .sigcheck import EarlyChecks
 from .signing import SignedStatement, Signer, SigningProcess
 from .store import Head, Store, StoredEvent
 from .tree import LedgerTree, RightEdge
@@ -113,6 +114,7 @@ class Ledger:
         self._verified: Verified | None = None
         self._edge: RightEdge | None = None
         self._dirty = False
+        self._contended = False  # another writer appended since our last append (see append)
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
@@ -486,9 +488,16 @@ class Ledger:
             if want is not None and s.stream_version != want:
                 raise ConflictError(s.stream, want - 1, s.stream_version - 1)
             expected_next[s.stream] = s.stream_version + 1
+        if self._contended:
+            # Others are writing too: verify what they wrote before taking the write lock, so that under
+            # it only the events committed since are left to check (the lock is held for less time).
+            self._refresh_registry()
+        # Signatures are checked on other cores while this thread takes the lock and seals (sigcheck.py).
+        early = EarlyChecks(batch, self._registry.keys)
         try:
-            out = self._append_locked(batch, within)
+            out = self._append_locked(batch, within, early=early)
         except BaseException:
+            early.cancel()
             self._seen_head, self._versions = None, {}  # a rolled-back append: trust no cache
             self._rules_recorded, self._rules_seq = None, 0
             raise
@@ -533,10 +542,12 @@ class Ledger:
             raise ValidationError("the signed statement bytes are not in canonical form")
         return SignedStatement(statement, item.data, item.signature)
 
-    def _append_locked(self, batch: list[SignedStatement], within, heads_signer: Signer | None = None) -> list[Event]:
+    def _append_locked(self, batch: list[SignedStatement], within, heads_signer: Signer | None = None,
+                       early: EarlyChecks | None = None) -> list[Event]:
         with self.store.writing() as conn:
             head = self.store.head(conn)
             st = self._verified
+            self._contended = st is not None and head is not None and (head.seq, head.leaf_hash) != (st.seq, st.leaf)
             if st is None or head is None or head.seq != st.seq or head.leaf_hash != st.leaf:
                 st = self._catch_up(conn, head)  # another writer moved on: verify what it wrote first
             if head is None or head != self._seen_head:
@@ -579,40 +590,45 @@ class Ledger:
                 # The map over every record before the StreamHeads event: the stored heads, then this batch.
                 stream_heads = heads_as_of(conn, seq)
                 batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
-            rows, out, theirs = [], [], []
-            for item in batch:
-                ours = item is None or item is rules  # appended by the ledger itself, not the caller
-                if item is None:
-                    stmt = make_statement(
-                        stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
-                        type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
-                        key_id=heads_signer.key_id, ledger=registry.ledger_id,
-                        payload=HeadsMap(stream_heads).payload(seq))
-                    item = heads_signer.sign(stmt)
-                s = item.statement
-                seq += 1
-                if s.type == identity.GENESIS:
-                    if seq != 1:
-                        raise ValidationError("a genesis event can only be the first event")
-                    registry.apply(seq, s)
-                info = registry.authorize(s, self.policy.get(s.type).roles)
-                # Every signature, whoever built the statement: no public path appends one that fails.
-                if not keys.verify(info.public_key, item.signature, item.data):
-                    raise AuthorizationError(
-                        f"the signature on the {s.type} statement does not verify under key {s.key_id}")
-                if changes_keys and s.type != identity.GENESIS:
-                    registry.apply(seq, s)
-                record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
-                lh = leaf_hash(record_bytes)
-                rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
-                             record_bytes))
-                out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
-                if not ours:
-                    theirs.append(out[-1])
-                if heads_signer is not None:
-                    stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
-                prev = lh.hex()
+            rows, out, theirs, signed = [], [], [], []
+            try:
+                for item in batch:
+                    ours = item is None or item is rules  # appended by the ledger itself, not the caller
+                    if item is None:
+                        stmt = make_statement(
+                            stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
+                            type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
+                            key_id=heads_signer.key_id, ledger=registry.ledger_id,
+                            payload=HeadsMap(stream_heads).payload(seq))
+                        item = heads_signer.sign(stmt)
+                    s = item.statement
+                    seq += 1
+                    if s.type == identity.GENESIS:
+                        if seq != 1:
+                            raise ValidationError("a genesis event can only be the first event")
+                        registry.apply(seq, s)
+                    info = registry.authorize(s, self.policy.get(s.type).roles)
+                    # Every signature, whoever built the statement: no public path appends one that fails.
+                    signed.append((item, info.public_key))
+                    if changes_keys and s.type != identity.GENESIS:
+                        registry.apply(seq, s)
+                    record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
+                    lh = leaf_hash(record_bytes)
+                    rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
+                                 record_bytes))
+                    out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
+                    if not ours:
+                        theirs.append(out[-1])
+                    if heads_signer is not None:
+                        stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
+                    prev = lh.hex()
+            except (ValidationError, AuthorizationError):
+                self._check_signatures(signed, early)  # a bad signature before the refusal is named first
+                raise
             self.store.insert(conn, rows)
+            # Every signature verifies under the key authorised at its position, before anything else is
+            # written and before the commit (the checks started early run meanwhile).
+            self._check_signatures(signed, early)
             for hook in self._append_hooks:
                 hook(conn, out)
             self.vault.flush(conn, out)  # subject keys made for this batch commit with it, or not at all
@@ -627,6 +643,16 @@ class Ledger:
             self._rules_seq = next(e.seq for e in out if e.type == RULES_IN_FORCE)
         self._last_appended = out  # everything this append wrote, the ledger's own events included
         return theirs if heads_signer is None else out
+
+    @staticmethod
+    def _check_signatures(signed: list[tuple[SignedStatement, bytes]], early: EarlyChecks | None) -> None:
+        """Raise AuthorizationError for the first statement whose signature does not verify under its key."""
+        for item, public_key in signed:
+            ok = (early.verifies(item, public_key) if early is not None
+                  else keys.verify(public_key, item.signature, item.data))
+            if not ok:
+                s = item.statement
+                raise AuthorizationError(f"the signature on the {s.type} statement does not verify under key {s.key_id}")
 
     def _refresh_rules(self, conn) -> None:
         """Fold ``ledger/policy`` up to the head: the canonical bytes of the last recorded rules."""
