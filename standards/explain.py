@@ -13,6 +13,7 @@ The tree is built from the state *as of the decision's seq*: what the decider ha
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 from tilsyn.ledger import ValidationError, keys
@@ -34,11 +35,14 @@ class _Checker:
         self.keys = {kid: self.ledger.key_info(kid) for kid in {e.statement.key_id for e in self.events.values()}}
         self.checkpoint, self.checkpoint_problem = check_latest_checkpoint(self.ledger)
         self.checkpoint_ok = self.checkpoint is not None and self.checkpoint_problem is None
-        self.proofs: dict[int, list[bytes]] = {}
-        if self.checkpoint_ok:
-            covered = [seq for seq in self.events if seq <= self.checkpoint.size]
-            if covered:  # one batched read of the nodes all the proofs share
-                self.proofs = self.ledger.tree.inclusion_proofs(covered, self.checkpoint.size)
+
+    @cached_property
+    def proofs(self) -> dict[int, list[bytes]]:
+        """The inclusion proof of every event the checkpoint covers, built when a node first asks."""
+        covered = [seq for seq in self.events if seq <= self.checkpoint.size] if self.checkpoint_ok else []
+        if not covered:
+            return {}
+        return self.ledger.tree.inclusion_proofs(covered, self.checkpoint.size)  # one batched node read
 
     def node(self, seq: int, kind: str, **extra: Any) -> dict[str, Any]:
         e = self.events.get(seq)

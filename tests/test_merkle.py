@@ -577,3 +577,41 @@ def test_module_has_docstrings() -> None:
         obj = getattr(merkle, name)
         if callable(obj):
             assert obj.__doc__, name
+
+
+# --------------------------------------------------------------------------
+# Many leaves in one walk (root_with): the same statement as one proof each
+# --------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(min_value=1, max_value=MAX_N), data=st.data())
+def test_root_with_equals_single_proofs(size: int, data: st.DataObject, tree64: MerkleTree) -> None:
+    """Given true leaves, the walk gives the root; one wrong leaf among them gives another root, and
+    exactly then does that leaf's own inclusion proof fail."""
+    chosen = data.draw(st.sets(st.integers(min_value=0, max_value=size - 1), min_size=1), label="indices")
+    leaves = {i: leaf_hash(DATA[i]) for i in chosen}
+    assert tree64.root_with(leaves, size) == ROOTS[size]
+    assert all(verify_inclusion(leaves[i], i, size, tree64.inclusion_proof(i, size), ROOTS[size]) for i in chosen)
+    bad = data.draw(st.sampled_from(sorted(chosen)), label="altered")
+    wrong = {**leaves, bad: leaf_hash(DATA[bad] + b"!")}
+    assert tree64.root_with(wrong, size) != ROOTS[size]
+    assert not verify_inclusion(wrong[bad], bad, size, tree64.inclusion_proof(bad, size), ROOTS[size])
+
+
+def test_root_with_a_swapped_pair_or_a_wrong_stored_node_fails(tree64: MerkleTree) -> None:
+    size = 45
+    leaves = {i: leaf_hash(DATA[i]) for i in (3, 4, 30, 44)}
+    swapped = {**leaves, 3: leaves[4], 4: leaves[3]}
+    assert tree64.root_with(swapped, size) != ROOTS[size]
+    # A stored sibling that lies (the node over leaves 8..15) is caught like a lying proof hash.
+    store = MemoryNodeStore()
+    store.nodes, store._size = dict(tree64.store.nodes), tree64.store.size()
+    store.nodes[(3, 1)] = bytes(32)
+    assert MerkleTree(store).root_with(leaves, size) != ROOTS[size]
+
+
+def test_root_with_refuses_indices_outside_the_tree(tree64: MerkleTree) -> None:
+    for leaves in ({}, {10: leaf_hash(DATA[10])}, {-1: leaf_hash(DATA[0])}):
+        with pytest.raises(IndexError):
+            tree64.root_with(leaves, 10)

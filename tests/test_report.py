@@ -10,6 +10,7 @@ headless (see tests/browser.py); the PDF tests read the PDF back with pypdf and 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import json
 import importlib.util
@@ -291,6 +292,46 @@ def test_no_document_from_a_ledger_that_does_not_verify(demo, tmp_path):
         assert result.exit_code == 1, result.output
         assert result.output.startswith("tilsyn: error: ") and f"seq {seq}" in result.output
         assert not out.exists()
+
+
+def test_a_record_changed_after_this_machine_verified_it_stops_the_document(demo, tmp_path):
+    """The document trusts the verified read for signatures: the verified state in the key home binds the
+    bytes, so a record rewritten after a first report (no new full verification) still stops the next."""
+    copy = tmp_path / "verified-then-tampered"
+    shutil.copytree(demo, copy)
+    write_doc(copy, "report", TILBUD)  # this machine now holds a verified state covering every event
+    seq = _seq_of(copy, TILBUD, "En anden borger bekræfter")
+    with sqlite3.connect(copy / "tilsyn.db") as db:
+        (record,) = db.execute("SELECT record FROM events WHERE seq = ?", (seq,)).fetchone()
+        fields = json.loads(record)
+        fields["signature"] = base64.b64encode(bytes(64)).decode()  # a signature that cannot verify
+        forged = json.dumps(fields, separators=(",", ":"), ensure_ascii=False).encode()
+        leaf = hashlib.sha256(b"\x00" + forged).digest()  # the insider fixes up the leaf hash column too
+        db.execute("UPDATE events SET record = ?, leaf_hash = ? WHERE seq = ?", (forged, leaf, seq))
+    out = copy / "report-again.html"
+    result = tilsyn(copy, "--as", SUPERVISOR, "report", TILBUD, "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith("tilsyn: error: ") and not out.exists()
+
+
+def test_a_forged_merkle_node_stops_the_document(demo, tmp_path):
+    """Inclusion of all the tilbud's events is checked in one walk over the stored tree: a stored node that
+    lies about the other events gives another root, and no document is written."""
+    copy = tmp_path / "forged-node"
+    shutil.copytree(demo, copy)
+    cp = latest_checkpoint_of(copy)
+    with Ledger.open(str(copy / "tilsyn.db"), default_plugins().policy()) as ledger:
+        mine = {e.seq - 1 for e in ledger.read(stream=f"tilbud/{TILBUD}") if e.seq <= cp.size}
+    # A node over events of other streams only (the genesis and key events at the start of the ledger).
+    level, idx = next((lv, i) for lv in range(6, -1, -1) for i in range(cp.size >> lv)
+                      if not any(i << lv <= x < (i + 1) << lv for x in mine))
+    with sqlite3.connect(copy / "tilsyn.db") as db:
+        assert db.execute("UPDATE merkle_nodes SET hash = ? WHERE level = ? AND idx = ?",
+                          (bytes(32), level, idx)).rowcount == 1
+    out = copy / "report.html"
+    result = tilsyn(copy, "--as", SUPERVISOR, "report", TILBUD, "--out", str(out))
+    assert result.exit_code == 1, result.output
+    assert "inclusion proof of seq" in result.output and not out.exists()
 
 
 # -- letters ----------------------------------------------------------------------------------------

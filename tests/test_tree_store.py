@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from tilsyn.ledger import ConflictError, Ledger, StoreError, merkle
 from tilsyn.ledger.store import events, merkle_nodes
-from tilsyn.ledger.tree import CATCH_UP_BELOW
+from tilsyn.ledger.tree import CATCH_UP_BELOW, nodes_needed
 
 
 def notes(ledger: Ledger, signer, stream: str, n: int) -> None:
@@ -166,3 +166,30 @@ def test_small_appends_leave_the_table_behind_until_a_query_catches_up(ledger):
     assert node_count(ledger) == caught_up  # single events write no nodes of their own
     assert_tree_matches(ledger)  # … and a query catches up from the events' leaf hashes
     assert node_count(ledger) > caught_up
+
+
+def test_includes_answers_as_the_single_proofs_do(ledger):
+    """LedgerTree.includes: every seq of a stream in one walk over the stored nodes, true exactly when
+    each seq's own inclusion proof verifies; a changed leaf or a changed stored node makes it false."""
+    authority = ledger.authority_signer
+    for batch in (5, 40, 3, 21):
+        notes(ledger, authority, "tilbud/T-1001", batch)
+        notes(ledger, authority, "tilbud/T-2002", 2)
+    leaves = records(ledger)
+    size, root = len(leaves), merkle.root(leaves)
+    mine = {e.seq: e.leaf_hash for e in ledger.read(stream="tilbud/T-1001")}
+    assert len(mine) == 69 and ledger.tree.includes(mine, size, root)
+    proofs = ledger.tree.inclusion_proofs(sorted(mine), size)
+    assert all(merkle.verify_inclusion(h, s - 1, size, proofs[s], root) for s, h in mine.items())
+    with pytest.raises(IndexError):  # seqs beyond the size asked about are the caller's mistake
+        ledger.tree.includes(mine, size - 5, merkle.root(leaves[:size - 5]))
+    seq = sorted(mine)[40]
+    assert not ledger.tree.includes({**mine, seq: merkle.leaf_hash(b"forged")}, size, root)
+    assert not ledger.tree.includes(mine, size, merkle.root(leaves[:-1] + [b"other"]))
+    # An insider changes one stored node the walk reads (a sibling of the stream's leaves).
+    read = nodes_needed(size, lambda t: t.root_with({s - 1: h for s, h in mine.items()}, size))
+    level, idx = max(n for n in read if not any(n[1] << n[0] <= s - 1 < (n[1] + 1) << n[0] for s in mine))
+    with ledger.store.writing() as conn:
+        conn.execute(merkle_nodes.update().where(merkle_nodes.c.level == level, merkle_nodes.c.idx == idx)
+                     .values(hash=bytes(32)))
+    assert not ledger.tree.includes(mine, size, root)

@@ -52,6 +52,7 @@ def environment():
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("tilsyn.cli.documents", "templates"),
         autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(),
     )
     env.filters.update(dato=danish.dato, tid=danish.tid, kort_dato=danish.kort_dato, plain=plain,
                        css_string=css_string)
@@ -60,6 +61,26 @@ def environment():
     env.globals["event_name"] = event_name
     env.finalize = lambda v: plain(v) if isinstance(v, str) and not isinstance(v, Markup) else ("" if v is None else v)
     return env
+
+
+def _bytecode_cache():
+    """Compiled templates kept between runs (compiling them costs a fifth of a second per document).
+
+    Jinja2's own file cache, in its private per-user directory (mode 0700, owner checked). A compiled
+    template is used only for the very source it was compiled from (Jinja2 checks the source's SHA-1)
+    and only by this module as written: the file names carry the hash of this file, so a change to the
+    environment's options can never be served code compiled under the old ones. Nothing is cached if
+    that directory cannot be used.
+    """
+    import hashlib
+
+    import jinja2
+
+    try:
+        own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+        return jinja2.FileSystemBytecodeCache(pattern=f"tilsyn-documents-{own}-%s.cache")
+    except (OSError, RuntimeError):
+        return None
 
 
 def stylesheet() -> Markup:
