@@ -42,7 +42,8 @@ def policy() -> Policy:
 
 
 def generate(path: Path, events: int, stream_events: int, batch: int = 5000) -> Ledger:
-    ledger, signer = Ledger.init(str(path), "Bench Tilsyn", KeyStore(path.parent / "home"), policy=policy())
+    ledger, signer = Ledger.init(str(path), "Bench Tilsyn", KeyStore(path.parent / "home"), policy=policy(),
+                                 trust_home=path.parent / "home")  # verified state kept for --db reuse
     target = "tilbud/T-BENCH"
     every = max(1, (events - 1) // stream_events)
     versions: dict[str, int] = {}

@@ -9,11 +9,7 @@ import click
 
 from .context import AppContext, pass_app
 from .output import emit_json, fail
-
-
-def _literal(text: str) -> str:
-    """User text as it was signed, with control characters made visible (never interpreted)."""
-    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
+from .receipt_check import literal, run
 
 
 @click.command("receipt")
@@ -44,7 +40,7 @@ def receipt(app: AppContext, tilbud: str, seq: int, out: str, as_json: bool) -> 
     if as_json:
         emit_json({"file": out, "seq": seq, "stream": stream})
     else:
-        sys.stdout.write(f"Wrote the receipt of seq {seq} ({_literal(stream)}) to {out}\n")
+        sys.stdout.write(f"Wrote the receipt of seq {seq} ({literal(stream)}) to {out}\n")
 
 
 @click.command("verify-receipt")
@@ -57,36 +53,9 @@ def verify_receipt_cmd(file: str, policy_file: str | None, as_json: bool) -> Non
 
     Exit 0 if sound, 1 with the reason, 2 if the file or the policy cannot be read.
     """
-    from tilsyn.ledger.errors import LedgerError
-    from tilsyn.ledger.receipt import ReceiptError, verify_receipt
-
-    from .witness_config import load_policy, local_time
-
-    try:
-        policy = load_policy(policy_file, required=True)
-    except LedgerError as e:
-        fail(str(e))
-    try:
-        data = Path(file).read_bytes()
-    except OSError as e:
-        fail(f"cannot read {file}: {e.strerror}")
-    try:
-        report = verify_receipt(data, policy)
-    except ReceiptError as e:
-        fail(f"{file}: not a C2SP tlog-proof: {e}")
-    if as_json:
-        emit_json(report.to_dict())
-    elif report.ok:
-        r, cp = report.record, report.checkpoint
-        sys.stdout.write(f"ok: seq {r['seq']} ({_literal(r['type'])} in {_literal(r['stream'])}, by "
-                         f"{_literal(r['actor'])}) is in {_literal(cp.origin)} at size {cp.size}\n")
-        sys.stdout.write(f"signed by the ledger {local_time(cp.log_time)}\n")
-        for name, ts in sorted(cp.cosigners.items()):
-            sys.stdout.write(f"cosigned by {_literal(name)} {local_time(ts)}\n")
-    else:
-        sys.stderr.write(f"FAILED: {report.reason}\n")
-    if not report.ok:
-        raise SystemExit(1)
+    code = run(file, policy_file, as_json)
+    if code:
+        raise SystemExit(code)
 
 
 COMMANDS = [receipt, verify_receipt_cmd]

@@ -11,18 +11,17 @@ from zoneinfo import ZoneInfo
 
 from tilsyn.ledger.errors import LedgerError
 
-from .context import SETTINGS_FILE
-
 _ZONE = ZoneInfo("Europe/Copenhagen")
 
 
-def policy_path(settings_file: str | Path = SETTINGS_FILE) -> Path | None:
+def policy_path(settings_file: str | Path | None = None) -> Path | None:
     """The policy file named in tilsyn.toml's ``[witness]`` table, or ``None`` (the file is read strictly)."""
     from tilsyn.plugins.manager import PluginError
 
     from .config import load_config
+    from .context import SETTINGS_FILE
 
-    path = Path(settings_file)
+    path = Path(settings_file if settings_file is not None else SETTINGS_FILE)
     try:
         config = load_config(path)
     except PluginError as e:

@@ -23,8 +23,8 @@ import binascii
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
@@ -36,6 +36,7 @@ __all__ = [
     "CheckpointError",
     "checkpoint_body",
     "key_hash",
+    "note_key_name",
     "open_note",
     "parse_checkpoint",
     "parse_verifier_key",
@@ -59,8 +60,7 @@ class CheckpointError(ValueError):
     """A checkpoint or signed note is malformed, or its signature does not verify."""
 
 
-@dataclass(frozen=True, slots=True)
-class Checkpoint:
+class Checkpoint(msgspec.Struct, frozen=True):
     """A parsed checkpoint body: a log's tree head at one size."""
 
     origin: str
@@ -71,6 +71,14 @@ class Checkpoint:
     def body(self) -> str:
         """Return the canonical checkpoint text (see :func:`checkpoint_body`)."""
         return checkpoint_body(self.origin, self.size, self.root, self.extensions)
+
+
+def note_key_name(origin: str) -> str:
+    """The signed-note key name for ``origin``: the origin with whitespace and ``+`` replaced by ``_``.
+
+    C2SP key names may contain neither; the default origin (``tilsyn-ledger/<uuid>``) needs no change.
+    """
+    return "".join("_" if ch.isspace() or ch == "+" else ch for ch in origin)
 
 
 def _b64decode_strict(text: str) -> bytes:

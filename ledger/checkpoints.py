@@ -23,7 +23,7 @@ import msgspec
 import sqlalchemy as sa
 
 from . import identity, keys, timefmt
-from .checkpoint import CheckpointError, checkpoint_body, open_note, parse_checkpoint, sign_note
+from .checkpoint import CheckpointError, checkpoint_body, note_key_name, open_note, parse_checkpoint, sign_note
 from .envelope import decode_record, decode_statement, leaf_hash
 from .errors import AuthorizationError, LedgerError, StoreError
 from .heads import STREAM_HEADS
@@ -52,14 +52,6 @@ class StoredCheckpoint:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "size": self.size, "root": base64.b64encode(self.root).decode(),
                 "root_hex": self.root.hex(), "created_at": self.created_at, "note": self.note}
-
-
-def note_key_name(origin: str) -> str:
-    """The signed-note key name for ``origin``: the origin with whitespace and ``+`` replaced by ``_``.
-
-    C2SP key names may contain neither; the default origin (``tilsyn-ledger/<uuid>``) needs no change.
-    """
-    return "".join("_" if ch.isspace() or ch == "+" else ch for ch in origin)
 
 
 def log_key(ledger: "Ledger") -> KeyInfo:

@@ -22,8 +22,9 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from .checkpoint import CheckpointError
 from .envelope import decode_record, decode_statement, leaf_hash
@@ -45,8 +46,7 @@ class ReceiptError(ValueError):
     """The file is not a well-formed tlog-proof, or no receipt can be made."""
 
 
-@dataclass(frozen=True)
-class Receipt:
+class Receipt(msgspec.Struct, frozen=True):
     """A parsed tlog-proof."""
 
     index: int
@@ -143,15 +143,14 @@ def make_receipt(ledger: "Ledger", seq: int, stream: str | None = None) -> str:
     return format_receipt(Receipt(seq - 1, tuple(proof), cosigned_note(ledger, cp), record))
 
 
-@dataclass
-class ReceiptReport:
+class ReceiptReport(msgspec.Struct):
     """The outcome of :func:`verify_receipt`."""
 
     ok: bool = False
     reason: str | None = None
     seq: int | None = None
     checkpoint: NoteCheck | None = None
-    record: dict[str, Any] = field(default_factory=dict)
+    record: dict[str, Any] = msgspec.field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "reason": self.reason, "seq": self.seq, "record": self.record,

@@ -16,9 +16,10 @@ valid if one listed log signed it and the witnesses that validly cosigned it sat
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from .checkpoint import CheckpointError, open_note, parse_checkpoint, parse_verifier_key
+import msgspec
+
+from .checkpoint import CheckpointError, note_key_name, open_note, parse_checkpoint, parse_verifier_key
 from .cosignature import find_cosignature, parse_cosigner_vkey
 
 __all__ = ["NoteCheck", "PolicyError", "PolicyLog", "PolicyWitness", "TlogPolicy", "check_note", "parse_policy"]
@@ -32,16 +33,14 @@ class PolicyError(ValueError):
     """The policy file is malformed."""
 
 
-@dataclass(frozen=True)
-class PolicyLog:
+class PolicyLog(msgspec.Struct, frozen=True):
     vkey: str
     name: str
     public_key: bytes
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class PolicyWitness:
+class PolicyWitness(msgspec.Struct, frozen=True):
     name: str  # the policy's own name for it
     vkey: str
     key_name: str  # the signed-note key name inside the vkey
@@ -49,19 +48,17 @@ class PolicyWitness:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class _Group:
+class _Group(msgspec.Struct, frozen=True):
     threshold: int
     members: tuple[str, ...]
 
 
-@dataclass
-class TlogPolicy:
+class TlogPolicy(msgspec.Struct):
     """A parsed policy. ``quorum`` is ``"none"`` or the name of a witness or group."""
 
-    logs: list[PolicyLog] = field(default_factory=list)
-    witnesses: dict[str, PolicyWitness] = field(default_factory=dict)
-    groups: dict[str, _Group] = field(default_factory=dict)
+    logs: list[PolicyLog] = msgspec.field(default_factory=list)
+    witnesses: dict[str, PolicyWitness] = msgspec.field(default_factory=dict)
+    groups: dict[str, _Group] = msgspec.field(default_factory=dict)
     quorum: str | None = None
     text: str = ""
 
@@ -175,8 +172,7 @@ def parse_policy(data: str | bytes, *, require_quorum: bool = True) -> TlogPolic
     return policy
 
 
-@dataclass
-class NoteCheck:
+class NoteCheck(msgspec.Struct):
     """The outcome of :func:`check_note`."""
 
     ok: bool = False
@@ -186,7 +182,7 @@ class NoteCheck:
     root: bytes | None = None
     log: PolicyLog | None = None
     log_time: int | None = None  # the log's own cosignature/v1 timestamp: when it signed the checkpoint
-    cosigners: dict[str, int] = field(default_factory=dict)  # policy witness name -> cosignature timestamp
+    cosigners: dict[str, int] = msgspec.field(default_factory=dict)  # policy witness name -> cosignature timestamp
 
     def to_dict(self) -> dict:
         return {"ok": self.ok, "reason": self.reason, "origin": self.origin, "size": self.size,
@@ -201,8 +197,6 @@ def check_note(note: str, policy: TlogPolicy) -> NoteCheck:
     witness that does not verify fails the whole note (signed-note rule); lines from unknown keys are
     ignored.
     """
-    from .checkpoints import note_key_name  # the ledger's naming of its log key
-
     result = NoteCheck()
     if not isinstance(note, str):
         result.reason = "the checkpoint is not text"

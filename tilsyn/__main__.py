@@ -1,6 +1,6 @@
 """``python -m tilsyn``: the same command as the ``tilsyn`` entry point."""
 
-from tilsyn.cli.main import main
+from tilsyn.cli.launch import main
 
 if __name__ == "__main__":
     main()
