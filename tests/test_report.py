@@ -503,3 +503,25 @@ def test_the_network_check_can_fail(tmp_path):
                    '<body><img src="http://tracker.example.invalid/p.png" alt=""></body></html>', encoding="utf-8")
     shown = browser.render(bad, tmp_path / "chromium")
     assert sorted(shown.requests) == ["http://tracker.example.invalid/p.png", "https://fonts.example.invalid/a.css"]
+
+
+def test_a_damaged_template_cache_only_means_compiling_again(demo, tmp_path):
+    """The compiled templates kept between runs are a cache: garbage in its files changes nothing."""
+    from tilsyn.cli.documents import environment
+
+    cache = environment().bytecode_cache
+    assert cache is not None
+    first = write_doc(demo, "report", TILBUD).read_text(encoding="utf-8")
+    files = list(Path(cache.directory).glob(cache.pattern % "*"))
+    assert files
+    from jinja2.bccache import bc_magic
+
+    for f in files:  # the right header, then garbage where the checksum and the code belong
+        f.write_bytes(bc_magic + b"not a compiled template")
+    environment.cache_clear()
+    try:
+        again = write_doc(demo, "report", TILBUD).read_text(encoding="utf-8")
+    finally:
+        environment.cache_clear()
+    strip = lambda page: re.sub(r"20\d\d-\d\d-\d\dT[0-9:.]+Z|\d+\. \w+ 20\d\d kl\. [0-9.:]+", "", page)  # noqa: E731
+    assert strip(again) == strip(first)

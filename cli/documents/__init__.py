@@ -69,16 +69,29 @@ def _bytecode_cache():
     Jinja2's own file cache, in its private per-user directory (mode 0700, owner checked). A compiled
     template is used only for the very source it was compiled from (Jinja2 checks the source's SHA-1)
     and only by this module as written: the file names carry the hash of this file, so a change to the
-    environment's options can never be served code compiled under the old ones. Nothing is cached if
-    that directory cannot be used.
+    environment's options can never be served code compiled under the old ones. A cache that cannot be
+    read or written only means compiling again, never a failed document.
     """
     import hashlib
 
     import jinja2
 
+    class Cache(jinja2.FileSystemBytecodeCache):
+        def load_bytecode(self, bucket) -> None:
+            try:
+                super().load_bytecode(bucket)
+            except Exception:  # noqa: BLE001 - a damaged or foreign cache file: compile afresh
+                bucket.reset()
+
+        def dump_bytecode(self, bucket) -> None:
+            try:
+                super().dump_bytecode(bucket)
+            except OSError:
+                pass
+
     try:
         own = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
-        return jinja2.FileSystemBytecodeCache(pattern=f"tilsyn-documents-{own}-%s.cache")
+        return Cache(pattern=f"tilsyn-documents-{own}-%s.cache")
     except (OSError, RuntimeError):
         return None
 
