@@ -32,12 +32,11 @@ from .checkpoint import CheckpointError, parse_checkpoint
 from .errors import LedgerError
 from .merkle import EMPTY_ROOT
 from .store import events
-from .tree import RightEdge
 
 if TYPE_CHECKING:
     from .ledger import Ledger
 
-__all__ = ["PublishResult", "entries_path", "publish", "tile_path"]
+__all__ = ["PublishResult", "entries_path", "publish", "tile_path", "tiles_root"]
 
 WIDTH = 256
 MAX_ENTRY = 0xFFFF  # entry bundles length-prefix each entry with a u16
@@ -66,11 +65,35 @@ def entries_path(index: int, width: int = WIDTH) -> str:
 
 
 def _tile_root(hashes: list[bytes]) -> bytes:
-    """MTH of a full tile's 256 hashes (a perfect subtree of height 8)."""
+    """MTH of a power-of-two number of hashes (a perfect subtree; a full tile has 256)."""
     level = hashes
     while len(level) > 1:
         level = [hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level), 2)]
     return level[0]
+
+
+def tiles_root(levels: list[list[bytes]]) -> bytes:
+    """The RFC 9162 root of the tree the tiles describe, from the hashes still pending per level.
+
+    ``levels[L]`` holds the hashes of level-L tiles not yet grouped into a full tile of level L + 1
+    (fewer than 256, each covering 256**L leaves), so the tree's size written in base 256 is their
+    lengths. Its perfect subtrees, largest first, are the binary pieces of each level's pending run,
+    from the top level down; the root is their right fold. Every interior node below a tile hash is
+    then hashed once (by :func:`_tile_root`) instead of once more for a running right edge.
+    """
+    pieces = []
+    for pending in reversed(levels):
+        pos = 0
+        for bit in reversed(range(8)):
+            if len(pending) >> bit & 1:
+                pieces.append(_tile_root(pending[pos:pos + (1 << bit)]))
+                pos += 1 << bit
+    if not pieces:
+        return EMPTY_ROOT
+    h = pieces.pop()
+    while pieces:
+        h = hashlib.sha256(b"\x01" + pieces.pop() + h).digest()
+    return h
 
 
 @dataclass
@@ -151,11 +174,10 @@ def publish(ledger: "Ledger", directory: str | os.PathLike) -> PublishResult:
                               f"({size}): a fork or a truncated ledger; refusing to overwrite it")
         result = PublishResult(size, previous_size=old_size)
         writer = _Writer(out, result, old_size or 0)
-        edge = RightEdge()
         levels: list[list[bytes]] = [[]]  # pending hashes per level
         bundle = bytearray()
         confirmed = not old_size
-        last = 0
+        n = last = 0
         while last < size:
             rows = conn.execute(sa.select(events.c.seq, events.c.record).where(events.c.seq > last)
                                 .where(events.c.seq <= size).order_by(events.c.seq).limit(20000)).all()
@@ -164,24 +186,23 @@ def publish(ledger: "Ledger", directory: str | os.PathLike) -> PublishResult:
             for r in rows:
                 record = bytes(r.record)
                 leaf = hashlib.sha256(b"\x00" + record).digest()
-                edge.add(leaf)
                 bundle += struct.pack(">H", len(record)) + record
                 levels[0].append(leaf)
-                n = edge.size
+                n += 1
                 if n % WIDTH == 0:
                     writer.put(entries_path(n // WIDTH - 1), bytes(bundle), n)
                     bundle.clear()
                     _full_tiles(levels, writer, n)
                 if not confirmed and n == old_size:
-                    if edge.root() != old_root:
+                    if tiles_root(levels) != old_root:
                         raise LedgerError(f"{out} holds a checkpoint of size {old_size} that this ledger does not "
                                           "extend (its root differs): a fork; refusing to overwrite it")
                     confirmed = True
                     writer.flush_deferred()
             last = rows[-1].seq
-    if edge.size != size:
-        raise LedgerError(f"the ledger's records end at {edge.size}, short of the checkpoint's {size}")
-    if (edge.root() if size else EMPTY_ROOT) != root:
+    if n != size:
+        raise LedgerError(f"the ledger's records end at {n}, short of the checkpoint's {size}")
+    if tiles_root(levels) != root:
         raise LedgerError(f"the records give a different root than checkpoint #{cp.id} signs; run 'tilsyn verify'")
     # Partial tiles and bundle for this size.
     if size % WIDTH:

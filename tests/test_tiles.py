@@ -126,3 +126,21 @@ def test_publish_refuses_a_directory_this_ledger_does_not_extend(setup, tmp_path
     # Something that is no checkpoint of ours is refused too.
     (out / "checkpoint").write_text("hello\n", encoding="utf-8")
     assert "not a checkpoint signed by this ledger" in publish(env, out, code=2).stderr
+
+
+@pytest.mark.parametrize("size", [0, 1, 2, 3, 255, 256, 257, 511, 512, 513, 1000, 65535, 65536, 65537, 66049])
+def test_the_root_from_the_tiles_is_the_trees_root(size, tmp_path):
+    """publish computes the root from the tile hashes it writes (no second, running right edge): at every
+    size, across tile and level boundaries, it equals the RFC 9162 root of the same leaves."""
+    from tilsyn.ledger.tiles import PublishResult, _full_tiles, _Writer, tiles_root
+
+    leaves = [merkle.leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    writer = _Writer(tmp_path, PublishResult(size), 0)
+    levels: list[list[bytes]] = [[]]
+    for n, leaf in enumerate(leaves, start=1):
+        levels[0].append(leaf)
+        if n % 256 == 0:
+            _full_tiles(levels, writer, n)
+    tree = merkle.MerkleTree()
+    tree.extend(leaves)
+    assert tiles_root(levels) == tree.root()
