@@ -3,7 +3,8 @@
 A tilbud checks its receipts years later, perhaps a folder of them in a script: the check needs hashing,
 Ed25519, and the note, policy and proof parsers — not the command layer, the console, the database or
 the plugins. So this module imports none of them; :mod:`tilsyn.cli.launch` runs it straight from the
-command line, and the click command (:mod:`tilsyn.cli.receipt_cmds`) calls the same :func:`run`. (:mod:`tilsyn.cli.output` loads rich only when a console is first used.)
+command line, and the click command (:mod:`tilsyn.cli.receipt_cmds`) calls the same :func:`run`.
+(:mod:`tilsyn.cli.output` loads rich only when a console is first used, so its plain helpers serve.)
 """
 
 from __future__ import annotations
