@@ -149,8 +149,10 @@ def heads_as_of(conn, size: int) -> dict[str, Head]:
         "SELECT stream, MAX(stream_version) FROM events GROUP BY stream").fetchall())
     # Streams touched after ``size`` step back to their last version at or before it (usually none:
     # a map is built at the head, or for the last checkpoint).
-    touched = [r[0] for r in conn.exec_driver_sql(
-        f"SELECT DISTINCT stream FROM events WHERE seq > {mark}", (size,)).fetchall()]
+    # (Deduplicated here, not by DISTINCT: SQLite would then scan the whole stream index instead of
+    # seeking the few rows after ``size`` by seq — a second per million events.)
+    touched = sorted({r[0] for r in conn.exec_driver_sql(
+        f"SELECT stream FROM events WHERE seq > {mark}", (size,)).fetchall()})
     for stream in touched:
         v = conn.exec_driver_sql(f"SELECT MAX(stream_version) FROM events WHERE stream = {mark} AND seq <= {mark}",
                                  (stream, size)).scalar()

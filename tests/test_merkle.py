@@ -615,3 +615,16 @@ def test_root_with_refuses_indices_outside_the_tree(tree64: MerkleTree) -> None:
     for leaves in ({}, {10: leaf_hash(DATA[10])}, {-1: leaf_hash(DATA[0])}):
         with pytest.raises(IndexError):
             tree64.root_with(leaves, 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(size=st.integers(min_value=1, max_value=MAX_N), data=st.data())
+def test_many_inclusion_proofs_at_once_equal_single_proofs(size: int, data: st.DataObject, tree64: MerkleTree) -> None:
+    chosen = data.draw(st.lists(st.integers(min_value=0, max_value=size - 1), min_size=1), label="indices")
+    proofs = tree64.inclusion_proofs(chosen, size)
+    assert set(proofs) == set(chosen)
+    for i in chosen:
+        assert proofs[i] == tree64.inclusion_proof(i, size) == inclusion_proof(DATA[:size], i)
+    with pytest.raises(IndexError):
+        tree64.inclusion_proofs([size], size)
+    assert tree64.inclusion_proofs([], size) == {}
