@@ -415,3 +415,19 @@ def test_verify_bundle_demands_the_quorum_of_a_policy(demo, two_witnesses, tmp_p
     assert bad.exit_code == 1 and "quorum not met" in bad.stderr
     # Without a policy the bundle checks as before.
     assert demo("verify-bundle", str(tmp_path / "unwitnessed.json")).exit_code == 0
+
+
+def test_the_witness_socket_sends_without_waiting_for_acks():
+    """Answers leave at once: the listening socket is TCP by name (so asyncio switches Nagle's algorithm
+    off on each connection) and carries TCP_NODELAY itself; an accepted connection has it too."""
+    import socket
+
+    sock = bind("127.0.0.1:0")
+    try:
+        assert sock.proto == socket.IPPROTO_TCP and sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        client = socket.create_connection(sock.getsockname())
+        conn, _ = sock.accept()
+        with client, conn:
+            assert conn.proto == socket.IPPROTO_TCP and conn.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+    finally:
+        sock.close()
