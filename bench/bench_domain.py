@@ -292,19 +292,20 @@ def story(spec: Spec, rng: random.Random, model, konsulenter: list[str], rule_ve
                          "text": obs_text(rng, "dokumenter", True), **model_ref}
                     seq = yield (t, k, ev.OBSERVATION, p)
                     obs_seqs.append((seq, p))
-        t += timedelta(minutes=rng.randint(10, 40))
-        yield (t, k, ev.VISIT_COMPLETED, {"visit": vid})
-
-        # Now and then an observation is corrected by the one who recorded it.
+        # Now and then an observation is corrected by the one who recorded it, before the visit ends (a
+        # replacement is checked as an observation of the visit).
         if obs_seqs and rng.random() < 0.05:
             seq, p = rng.choice(obs_seqs)
-            t += timedelta(hours=2)
+            t += timedelta(minutes=20)
             if "subject" not in p and rng.random() < 0.5:  # (a replacement's text would not be sealed)
                 fixed = dict(p, text=p["text"][:-1] + " (rettet: kilden var en anden borger).")
                 yield (t, k, ev.CORRECTION, {"corrects": seq, "reason": "Forkert borger angivet i noten.",
                                              "replacement": fixed})
             else:
                 yield (t, k, ev.CORRECTION, {"corrects": seq, "reason": "Observationen hørte til et andet tilbud."})
+
+        t += timedelta(minutes=rng.randint(10, 40))
+        yield (t, k, ev.VISIT_COMPLETED, {"visit": vid})
 
         # Assessments a few days later: markers, criteria, risk.
         t = morning(t + days(rng.randint(2, 10)), 9)

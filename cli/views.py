@@ -41,7 +41,8 @@ def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) ->
     if as_json:
         emit_json(summary | {"findings": [f.to_dict() for f in findings]})
         return
-    _print_status(visible_data(summary), findings)  # what people typed, shown literally
+    with console:  # one write at the end, not one per line (a large tilbud prints hundreds of lines)
+        _print_status(visible_data(summary), findings)  # what people typed, shown literally
 
 
 def _print_status(s: dict, findings) -> None:
@@ -177,10 +178,15 @@ def _print_findings(findings) -> None:
         return
     console.print(Text(f"Fund ({len(findings)}):", style="bold"))
     style = {"alvorlig": "red", "advarsel": "yellow", "info": "cyan"}
+    # One text, one line per finding, not wrapped by rich (wrapping each of hundreds of lines cost seconds).
+    out = Text()
     for f in findings:
         f = SimpleNamespace(**visible_data(f.to_dict()))
-        console.print(Text.assemble("  ", (f"{f.severity:<8}", style.get(f.severity, "")), f" {f.subject}: {f.message}",
-                                    (f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]", "bright_black")))
+        out.append("  ")
+        out.append(f"{f.severity:<8}", style.get(f.severity, ""))
+        out.append(f" {f.subject}: {f.message}")
+        out.append(f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]\n", "bright_black")
+    console.print(out, soft_wrap=True, end="")
 
 
 @click.command()
@@ -216,14 +222,29 @@ def history(app: AppContext, tilbud_id: str, as_json: bool) -> None:
     if as_json:
         emit_json([e | {"withdrawn_by": state.withdrawn.get(e["seq"])} for e in events])
         return
-    table = Table("seq", "occurred", "recorded", "actor", "type", "what", box=None, header_style="bold")
-    for e in events:
-        what = _describe(e["payload"])
+    # Columns laid out here, one line per event, printed as one text without wrapping: a rich Table
+    # measures and wraps every cell, which took seconds for a tilbud with thousands of events.
+    from rich.cells import cell_len
+
+    header = ("seq", "occurred", "recorded", "actor", "type", "what")
+    rows = [(str(e["seq"]), local_time(e["occurred_at"]), local_time(e["recorded_at"]), visible(e["actor"]),
+             e["type"].split("/")[0]) for e in events]
+    widths = [max([cell_len(r[i]) for r in rows] + [len(header[i])]) for i in range(5)]
+
+    def line(cells) -> str:
+        return "".join(c + " " * (w - cell_len(c) + 1) for c, w in zip(cells, widths))
+
+    out = Text(line(header[:5]) + header[5] + "\n", style="bold")
+    for cells, e in zip(rows, events):
+        out.append(line(cells))
+        what = visible(_describe(e["payload"]))
         if e["seq"] in state.withdrawn:
-            what = Text.assemble((visible(what), "strike"), f" (rettet ved seq {state.withdrawn[e['seq']]})")
-        table.add_row(str(e["seq"]), local_time(e["occurred_at"]), local_time(e["recorded_at"]),
-                      e["actor"], e["type"].split("/")[0], what)
-    console.print(table)
+            out.append(what, style="strike")
+            out.append(f" (rettet ved seq {state.withdrawn[e['seq']]})")
+        else:
+            out.append(what)
+        out.append("\n")
+    console.print(out, soft_wrap=True, end="")
 
 
 def _revealed(sup, event) -> dict:
