@@ -44,9 +44,11 @@ golang:
 	  (echo "installing Debian packages golang-go golang-golang-x-mod-dev (Go's sumdb/tlog, for tests/test_tiles.py)" && \
 	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null)
 
+# Every figure of issue 16 with its reference and goal, one table (the short run, a few minutes; the
+# issue's sizes: bench/bench_all.py --full). PostgreSQL figures need the server of `make test`.
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	@echo "run e.g.: $(BIN)/python bench/bench_ledger.py --events 100000"
+	$(BIN)/python bench/bench_all.py
 
 clean:
 	rm -rf $(VENV) tilsyn-demo .pytest_cache .hypothesis

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 import msgspec
 
-from . import identity, keys, timefmt
+from . import groupcommit, identity, keys, timefmt
 from .envelope import (GENESIS_PREV, Record, Statement, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash, make_statement)
 from .errors import (AuthorizationError, ConflictError, DamagedError, KeyFileError, LedgerError, StoreError,
@@ -115,6 +115,10 @@ class Ledger:
         self._edge: RightEdge | None = None
         self._dirty = False
         self._contended = False  # another writer appended since our last append (see append)
+        # PostgreSQL: concurrent writers' plain appends sealed together (groupcommit.py); see open().
+        self.group_commit = False
+        self._queue_ready = False
+        self._queue_done: list[int] = []
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
@@ -123,7 +127,7 @@ class Ledger:
     @classmethod
     def open(cls, url: str, policy: Policy | None = None, kek: bytes | None = None, *,
              trust_home: str | os.PathLike | None = None, verified: bool = True,
-             read_only: bool = False) -> "Ledger":
+             read_only: bool = False, group_commit: bool = False) -> "Ledger":
         """Open an existing ledger at ``url`` (a file path, ``sqlite:///…`` or ``postgresql+psycopg://…``).
 
         ``kek`` is the operator's key-encryption key for personal data (see personal.py); without it
@@ -132,7 +136,9 @@ class Ledger:
         not verified again. Opening verifies every event not yet verified and raises
         :class:`~tilsyn.ledger.errors.DamagedError` naming the first damaged seq. ``verified=False``
         opens without looking at any event (for ``tilsyn verify``, which trusts nothing folded).
-        ``read_only`` opens the database for reading only (see :meth:`Store.connect`).
+        ``read_only`` opens the database for reading only (see :meth:`Store.connect`). ``group_commit``
+        (PostgreSQL, many writers at once) seals this writer's plain appends together with other
+        writers' in one transaction (groupcommit.py).
         """
         store = Store.connect(url, read_only=read_only)
         # A missing SQLite file is checked first: looking into it would create an empty file where the
@@ -140,6 +146,7 @@ class Ledger:
         if (store.dialect == "sqlite" and not os.path.exists(store.engine.url.database)) or not store.has_schema():
             raise StoreError(f"no ledger at {store.display_url()}; create one with 'tilsyn init'")
         ledger = cls(store, policy, kek, TrustStore(trust_home) if trust_home is not None else None)
+        ledger.group_commit = group_commit
         if not verified:
             return ledger
         try:
@@ -495,18 +502,23 @@ class Ledger:
         # Signatures are checked on other cores while this thread takes the lock and seals (sigcheck.py).
         early = EarlyChecks(batch, self._registry.keys)
         try:
+            if groupcommit.eligible(self, batch, within):
+                return groupcommit.append(self, batch, early)
             out = self._append_locked(batch, within, early=early)
         except BaseException:
             early.cancel()
             self._seen_head, self._versions = None, {}  # a rolled-back append: trust no cache
             self._rules_recorded, self._rules_seq = None, 0
             raise
-        every = self._last_appended
+        self._remember(self._last_appended)
+        return out
+
+    def _remember(self, every: Sequence[Event]) -> None:
+        """After our own append: the head it left and the stream versions it wrote (see __init__)."""
         last = every[-1]
         self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
         for e in every:
             self._versions[e.statement.stream] = e.statement.stream_version
-        return out
 
     def append_batches(self, signer: Signer, batches: Iterable[Sequence[Statement]]) -> Iterator[list[Event]]:
         """Append many batches (one transaction each), signing the next batch while this one is written.
@@ -545,95 +557,106 @@ class Ledger:
     def _append_locked(self, batch: list[SignedStatement], within, heads_signer: Signer | None = None,
                        early: EarlyChecks | None = None) -> list[Event]:
         with self.store.writing() as conn:
-            head = self.store.head(conn)
-            st = self._verified
-            self._contended = st is not None and head is not None and (head.seq, head.leaf_hash) != (st.seq, st.leaf)
-            if st is None or head is None or head.seq != st.seq or head.leaf_hash != st.leaf:
-                st = self._catch_up(conn, head)  # another writer moved on: verify what it wrote first
-            if head is None or head != self._seen_head:
-                self._versions = {}
-                self._refresh_rules(conn)
-            if head is None and (not batch or batch[0].statement.type != identity.GENESIS):
-                raise ValidationError("an empty ledger must start with its genesis event")
-            rules = self._rules_statement(conn, batch, heads_signer)
-            if rules is not None:
-                # The genesis event comes first of all; everything else is appended under recorded rules.
-                at = 1 if batch and batch[0].statement.type == identity.GENESIS else 0
-                batch = batch[:at] + [rules] + batch[at:]
-            # Key events in the batch change the registry as it is folded; work on a copy then, so a
-            # failed batch leaves ours untouched. Otherwise the registry is only read (and copying
-            # thousands of keys on every append would cost more than the append).
-            changes_keys = any(item.statement.type in identity.KEY_EVENT_TYPES for item in batch)
-            registry = self._registry.copy() if changes_keys else self._registry
-            first_version: dict[str, int] = {}
+            sealed = self._append_in(conn, batch, within, heads_signer, early)
+        return self._after_commit(*sealed, heads_signer)
+
+    def _append_in(self, conn, batch: list[SignedStatement], within, heads_signer: Signer | None,
+                   early: EarlyChecks | None):
+        """The append inside a write transaction that holds the lock: catch up, check, seal, insert.
+        Returns what :meth:`_after_commit` needs once the transaction has committed."""
+        head = self.store.head(conn)
+        st = self._verified
+        self._contended = st is not None and head is not None and (head.seq, head.leaf_hash) != (st.seq, st.leaf)
+        if st is None or head is None or head.seq != st.seq or head.leaf_hash != st.leaf:
+            st = self._catch_up(conn, head)  # another writer moved on: verify what it wrote first
+        if head is None or head != self._seen_head:
+            self._versions = {}
+            self._refresh_rules(conn)
+        if head is None and (not batch or batch[0].statement.type != identity.GENESIS):
+            raise ValidationError("an empty ledger must start with its genesis event")
+        rules = self._rules_statement(conn, batch, heads_signer)
+        if rules is not None:
+            # The genesis event comes first of all; everything else is appended under recorded rules.
+            at = 1 if batch and batch[0].statement.type == identity.GENESIS else 0
+            batch = batch[:at] + [rules] + batch[at:]
+        # Key events in the batch change the registry as it is folded; work on a copy then, so a
+        # failed batch leaves ours untouched. Otherwise the registry is only read (and copying
+        # thousands of keys on every append would cost more than the append).
+        changes_keys = any(item.statement.type in identity.KEY_EVENT_TYPES for item in batch)
+        registry = self._registry.copy() if changes_keys else self._registry
+        first_version: dict[str, int] = {}
+        for item in batch:
+            first_version.setdefault(item.statement.stream, item.statement.stream_version)
+        if heads_signer is not None:
+            first_version.setdefault(HEADS_STREAM, 0)
+        unknown = [st for st in first_version if st not in self._versions]
+        current_versions = dict(self._versions)
+        if unknown:
+            # Verified versions, not the database's say-so.
+            current_versions.update({x: (st.streams[x].version if x in st.streams else 0) for x in unknown})
+        for stream, version in first_version.items():
+            current = current_versions[stream]
+            if stream == HEADS_STREAM and heads_signer is not None and version == 0:
+                continue
+            if current != version - 1:
+                raise ConflictError(stream, version - 1, current)
+        seq = head.seq if head else 0
+        prev = head.leaf_hash.hex() if head else GENESIS_PREV
+        recorded_at = timefmt.now()
+        if head and recorded_at < head.recorded_at:
+            recorded_at = head.recorded_at  # ledger time never runs backwards, whatever the clock says
+        if heads_signer is not None:
+            # The map over every record before the StreamHeads event: the stored heads, then this batch.
+            stream_heads = heads_as_of(conn, seq)
+            batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
+        rows, out, theirs, signed = [], [], [], []
+        try:
             for item in batch:
-                first_version.setdefault(item.statement.stream, item.statement.stream_version)
-            if heads_signer is not None:
-                first_version.setdefault(HEADS_STREAM, 0)
-            unknown = [st for st in first_version if st not in self._versions]
-            current_versions = dict(self._versions)
-            if unknown:
-                # Verified versions, not the database's say-so.
-                current_versions.update({x: (st.streams[x].version if x in st.streams else 0) for x in unknown})
-            for stream, version in first_version.items():
-                current = current_versions[stream]
-                if stream == HEADS_STREAM and heads_signer is not None and version == 0:
-                    continue
-                if current != version - 1:
-                    raise ConflictError(stream, version - 1, current)
-            seq = head.seq if head else 0
-            prev = head.leaf_hash.hex() if head else GENESIS_PREV
-            recorded_at = timefmt.now()
-            if head and recorded_at < head.recorded_at:
-                recorded_at = head.recorded_at  # ledger time never runs backwards, whatever the clock says
-            if heads_signer is not None:
-                # The map over every record before the StreamHeads event: the stored heads, then this batch.
-                stream_heads = heads_as_of(conn, seq)
-                batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
-            rows, out, theirs, signed = [], [], [], []
-            try:
-                for item in batch:
-                    ours = item is None or item is rules  # appended by the ledger itself, not the caller
-                    if item is None:
-                        stmt = make_statement(
-                            stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
-                            type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
-                            key_id=heads_signer.key_id, ledger=registry.ledger_id,
-                            payload=HeadsMap(stream_heads).payload(seq))
-                        item = heads_signer.sign(stmt)
-                    s = item.statement
-                    seq += 1
-                    if s.type == identity.GENESIS:
-                        if seq != 1:
-                            raise ValidationError("a genesis event can only be the first event")
-                        registry.apply(seq, s)
-                    info = registry.authorize(s, self.policy.get(s.type).roles)
-                    # Every signature, whoever built the statement: no public path appends one that fails.
-                    signed.append((item, info.public_key))
-                    if changes_keys and s.type != identity.GENESIS:
-                        registry.apply(seq, s)
-                    record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
-                    lh = leaf_hash(record_bytes)
-                    rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
-                                 record_bytes))
-                    out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
-                    if not ours:
-                        theirs.append(out[-1])
-                    if heads_signer is not None:
-                        stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
-                    prev = lh.hex()
-            except (ValidationError, AuthorizationError):
-                self._check_signatures(signed, early)  # a bad signature before the refusal is named first
-                raise
-            self.store.insert(conn, rows)
-            # Every signature verifies under the key authorised at its position, before anything else is
-            # written and before the commit (the checks started early run meanwhile).
-            self._check_signatures(signed, early)
-            for hook in self._append_hooks:
-                hook(conn, out)
-            self.vault.flush(conn, out)  # subject keys made for this batch commit with it, or not at all
-            if within is not None:
-                within(conn, out)
+                ours = item is None or item is rules  # appended by the ledger itself, not the caller
+                if item is None:
+                    stmt = make_statement(
+                        stream=HEADS_STREAM, stream_version=current_versions.get(HEADS_STREAM, 0) + 1,
+                        type=STREAM_HEADS, occurred_at=recorded_at, actor=heads_signer.actor,
+                        key_id=heads_signer.key_id, ledger=registry.ledger_id,
+                        payload=HeadsMap(stream_heads).payload(seq))
+                    item = heads_signer.sign(stmt)
+                s = item.statement
+                seq += 1
+                if s.type == identity.GENESIS:
+                    if seq != 1:
+                        raise ValidationError("a genesis event can only be the first event")
+                    registry.apply(seq, s)
+                info = registry.authorize(s, self.policy.get(s.type).roles)
+                # Every signature, whoever built the statement: no public path appends one that fails.
+                signed.append((item, info.public_key))
+                if changes_keys and s.type != identity.GENESIS:
+                    registry.apply(seq, s)
+                record_bytes = encode_record(Record(seq, recorded_at, prev, item.data, item.signature))
+                lh = leaf_hash(record_bytes)
+                rows.append((seq, s.stream, s.stream_version, s.type, s.actor, s.occurred_at, recorded_at, lh,
+                             record_bytes))
+                out.append(Event(seq, recorded_at, prev, s, item.data, item.signature, record_bytes, lh))
+                if not ours:
+                    theirs.append(out[-1])
+                if heads_signer is not None:
+                    stream_heads[s.stream] = StreamHead(s.stream_version, seq, lh)
+                prev = lh.hex()
+        except (ValidationError, AuthorizationError):
+            self._check_signatures(signed, early)  # a bad signature before the refusal is named first
+            raise
+        self.store.insert(conn, rows)
+        # Every signature verifies under the key authorised at its position, before anything else is
+        # written and before the commit (the checks started early run meanwhile).
+        self._check_signatures(signed, early)
+        for hook in self._append_hooks:
+            hook(conn, out)
+        self.vault.flush(conn, out)  # subject keys made for this batch commit with it, or not at all
+        if within is not None:
+            within(conn, out)
+        return out, theirs, registry, rules
+
+    def _after_commit(self, out: list[Event], theirs: list[Event], registry: KeyRegistry, rules,
+                      heads_signer: Signer | None) -> list[Event]:
         # Committed: these events are verified (we checked every signature above) and extend the state.
         self.vault.committed()
         self._extend(out)
@@ -710,11 +733,8 @@ class Ledger:
             self._seen_head, self._versions = None, {}
             self._rules_recorded, self._rules_seq = None, 0
             raise
-        last = out[-1]
-        self._seen_head = Head(last.seq, last.recorded_at, last.leaf_hash)
-        for e in out:
-            self._versions[e.statement.stream] = e.statement.stream_version
-        return last
+        self._remember(out)
+        return out[-1]
 
     def _extend(self, events: Sequence["Event"]) -> None:
         st, edge = self._verified, self._edge

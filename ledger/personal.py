@@ -201,6 +201,10 @@ class SubjectVault:
         with self.store.reading() as conn:
             return conn.execute(sa.select(subject_keys).order_by(subject_keys.c.subject)).all()
 
+    def has_pending(self) -> bool:
+        """Whether a data subject's key was made in this process and not yet committed."""
+        return bool(self._pending)
+
     def flush(self, conn, events) -> None:
         """Insert the pending keys of the subjects whose sealed data ``events`` carry (in their transaction)."""
         if not self._pending:

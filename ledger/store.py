@@ -192,11 +192,23 @@ class Store:
     @contextmanager
     def writing(self) -> Iterator[Connection]:
         """A write transaction holding the ledger's write lock; commits on success, else rolls back."""
+        with self._write_transaction(lock=True) as conn:
+            yield conn
+
+    @contextmanager
+    def unlocked(self) -> Iterator[Connection]:
+        """A write transaction on the writer's connection that does not take the ledger's write lock (for
+        the group-commit queue on PostgreSQL, see groupcommit.py); commits on success, else rolls back."""
+        with self._write_transaction(lock=False) as conn:
+            yield conn
+
+    @contextmanager
+    def _write_transaction(self, lock: bool) -> Iterator[Connection]:
         with self._guard():
             conn = self._writer()
             try:
                 with conn.begin():
-                    if self.dialect == "postgresql":
+                    if lock and self.dialect == "postgresql":
                         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
                     yield conn
             except BaseException:
