@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 from rich.text import Text
-from rich.tree import Tree
 
 from tilsyn.standards.danish import way
 from tilsyn.standards.explain import explain as build_explain
@@ -13,6 +12,39 @@ from .context import AppContext, pass_app
 from .output import console, emit_json, visible_data
 from .timeview import local_time
 from .views import coloured
+
+
+class Tree:
+    """A tree of text lines drawn with rich's guides (├── │ └──), laid out here in one pass.
+
+    rich's own Tree measures and wraps every node; for a påbud resting on hundreds of observations that
+    took seconds. Lines are not wrapped here (the terminal wraps them); ``print`` writes once.
+    """
+
+    def __init__(self, label: Text):
+        self.label, self.children = label, []
+
+    def add(self, label: Text) -> "Tree":
+        child = Tree(label)
+        self.children.append(child)
+        return child
+
+    def text(self) -> Text:
+        out = Text()
+        self._draw(out, "", None)
+        return out
+
+    def _draw(self, out: Text, prefix: str, last: bool | None) -> None:
+        if last is not None:
+            out.append(prefix + ("└── " if last else "├── "))
+        out.append_text(self.label)
+        out.append("\n")
+        inner = prefix if last is None else prefix + ("    " if last else "│   ")
+        for i, child in enumerate(self.children):
+            child._draw(out, inner, i == len(self.children) - 1)
+
+    def print(self) -> None:
+        console.print(self.text(), soft_wrap=True, end="")
 
 
 def _mark(node: dict) -> Text:
@@ -76,12 +108,12 @@ def explain(app: AppContext, tilbud_id: str, decision_seq: int | None, as_of: st
             for o in m["observations"]:
                 on = mn.add(Text.assemble(("observation ", "bold"), f"({way(o['method'], o['source'])}): {o['text']}"))
                 on.add(_head(o))
-    console.print(root)
+    root.print()
     if result["later"]:
         later = Tree(Text("Siden da", style="bold"))
         for n in result["later"]:
             later.add(Text.assemble((f"{n['label']}: ", "bold"), n["detail"], " · ", _head(n)))
-        console.print(later)
+        later.print()
     cp = result["checkpoint"]
     if "size" in cp:
         console.print(Text(f"Kontrolpunkt #{cp['id']}: {cp['size']} hændelser, rod {cp['root'][:16]}…, signatur "
