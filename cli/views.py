@@ -41,46 +41,70 @@ def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) ->
     if as_json:
         emit_json(summary | {"findings": [f.to_dict() for f in findings]})
         return
-    with console:  # one write at the end, not one per line (a large tilbud prints hundreds of lines)
-        _print_status(visible_data(summary), findings)  # what people typed, shown literally
+    out = Lines()  # hundreds of lines for a large tilbud: laid out together, written once
+    _print_status(visible_data(summary), findings, out)  # what people typed, shown literally
+    out.flush()
 
 
-def _print_status(s: dict, findings) -> None:
+class Lines:
+    """Lines for the console, laid out as one text without wrapping and written together; anything
+    else (a table) is printed as it comes, after the lines before it."""
+
+    def __init__(self):
+        self._text = Text()
+
+    def print(self, renderable="") -> None:
+        if isinstance(renderable, str):
+            renderable = Text(visible(renderable))
+        if isinstance(renderable, Text):
+            self._text.append_text(renderable)
+            self._text.append("\n")
+            return
+        self.flush()
+        console.print(renderable)
+
+    def flush(self) -> None:
+        if self._text:
+            console.print(self._text, soft_wrap=True, end="")
+            self._text = Text()
+
+
+def _print_status(s: dict, findings, out: Lines) -> None:
     fk = s["fornoeden_kvalitet"]
     head = Text.assemble((f"{s['tilbud']} ", "bold"), f"{s['name']} · {s['tilbud_type']}"
                          f"{' · bestyrelse' if s['has_board'] else ''} · as of seq {s['as_of_seq']}"
                          f" ({local_time(s['as_of_recorded_at'])}) · {s['quality_model']}")
-    console.print(head)
-    _print_legal_status(s)
+    out.print(head)
+    _print_legal_status(s, out)
     fk_text = {True: Text("ja", style="green"), False: Text("nej", style="red"), None: Text("ikke afgjort", style="yellow")}
     line = Text("Fornøden kvalitet: ") + fk_text[fk["value"]]
     if fk["held_back_by"]:
         line += Text(f" — holdes tilbage af kriterium {', '.join(fk['held_back_by'])}")
-    console.print(line)
+    out.print(line)
     if fk["value"] is not True:
         for why in fk["missing"][:12]:
-            console.print(Text(f"  · {why}", style="bright_black"))
+            out.print(Text(f"  · {why}", style="bright_black"))
         if len(fk["missing"]) > 12:
-            console.print(Text(f"  · … og {len(fk['missing']) - 12} mere", style="bright_black"))
+            out.print(Text(f"  · … og {len(fk['missing']) - 12} mere", style="bright_black"))
     oek = s.get("oekonomi")
-    console.print(Text("Økonomi: ") + coloured(oek["verdict"] if oek else None)
+    out.print(Text("Økonomi: ") + coloured(oek["verdict"] if oek else None)
                   + Text(f"  (seq {oek['seq']}, {oek['actor']})" if oek else "  (ikke vurderet)", style="bright_black"))
     risk = s["risk"]
-    console.print(Text("Risikokategori: ") + coloured(risk["verdict"] if risk else None)
+    out.print(Text("Risikokategori: ") + coloured(risk["verdict"] if risk else None)
                   + Text(f"  (forslag: {s['suggested_risk'] or '–'})" + (f" · seq {risk['seq']}, {risk['actor']}" if risk else ""),
                          style="bright_black"))
     history = [r for r in s.get("risk_history", []) if r["live"]]
     if len(history) > 1 or any(r["widened"] for r in history):
-        console.print(Text("Risikohistorik:", style="bold"))
+        out.print(Text("Risikohistorik:", style="bold"))
         for r in history:
             scope = f"kriterium {r['criterion']}" if r["criterion"] else "tilbuddet"
-            console.print(Text.assemble("  ", coloured(r["colour"]), f" {scope} · seq {r['seq']} · {r['actor']} · "
+            out.print(Text.assemble("  ", coloured(r["colour"]), f" {scope} · seq {r['seq']} · {r['actor']} · "
                                         f"{local_time(r['occurred_at'])[:10]}" + (" · gældende" if r["current"] else "")))
             for w in r["widened"]:
                 if not w["live"]:
                     continue
                 added = [*w["elements"], *(f"{way(x['method'], x['source'])} ({x['marker']})" for x in w["ways"])]
-                console.print(Text(f"    udvidet (seq {w['seq']}): {', '.join(added)} · tvivl: {w['doubt']}",
+                out.print(Text(f"    udvidet (seq {w['seq']}): {', '.join(added)} · tvivl: {w['doubt']}",
                                    style="bright_black"))
     table = Table("tema", "kriterium", "besluttet", "forslag", "markører", "seq", box=None, header_style="bold",
                   title="Vurderinger", title_justify="left")
@@ -97,37 +121,37 @@ def _print_status(s: dict, findings) -> None:
             table.add_row(f"{theme['id']} {theme['title'][:28]}" if i == 0 else "", f"{c['id']}", shown,
                           Text(c["suggested"] or "–", style="bold red" if c["differs"] else "bright_black"),
                           markers, str(decided["seq"]) if decided else "")
-    console.print(table)
+    out.print(table)
     if s["visits"]:
-        console.print("Besøg: " + "; ".join(f"{v['visit']} {v['kind']} {v['status']} (seq {v['seq']})" for v in s["visits"]))
+        out.print("Besøg: " + "; ".join(f"{v['visit']} {v['kind']} {v['status']} (seq {v['seq']})" for v in s["visits"]))
     for d in s["decisions"]:
-        _print_decision(d)
+        _print_decision(d, out)
     for v in s["legal"]["varsler"]:
         if v["decided_seq"] is None:
-            console.print(Text.assemble(("Varsel ", "bold"), f"seq {v['seq']}: {v['kind']} · kriterier "
+            out.print(Text.assemble(("Varsel ", "bold"), f"seq {v['seq']}: {v['kind']} · kriterier "
                                         f"{', '.join(v['criteria'])} · høringsfrist {v['hoeringsfrist']} · "
                                         f"{len(v['svar'])} høringssvar · {v['actor']}"))
     for a in s["legal"]["anbefalinger"]:
-        console.print(Text.assemble(("Anbefaling ", "bold"), f"seq {a['seq']} · kriterium {a['criterion']}: ") + text(a["text"]))
+        out.print(Text.assemble(("Anbefaling ", "bold"), f"seq {a['seq']} · kriterium {a['criterion']}: ") + text(a["text"]))
     plan = s["plan"]
     if plan["items"]:
         approved = Text("godkendt", style="green") if plan["approved"] else Text("ikke godkendt", style="red")
-        console.print(Text(f"Opfølgningsplan (revision {plan['revision']}): ") + approved)
+        out.print(Text(f"Opfølgningsplan (revision {plan['revision']}): ") + approved)
         for item in plan["items"]:
             f = item["fields"]
-            console.print(f"  {f['priority']}. prioritet [{item['item']}] {f['tema']}: {f['emne'][:70]} "
+            out.print(f"  {f['priority']}. prioritet [{item['item']}] {f['tema']}: {f['emne'][:70]} "
                           f"({f['start']} – {f['slut']}; {len(item['revisions'])} revision(er))"
                           + (f" · besvarer seq {f['answers']}" if f.get("answers") else "")
                           + (" · resultat registreret" if item["result"] else ""))
     for r in s["regional"]:
         mon = r["last_monitoring"]
-        console.print(f"{r['standard']} {r['title']}: seneste overvågning {mon['date'] if mon else '–'}")
+        out.print(f"{r['standard']} {r['title']}: seneste overvågning {mon['date'] if mon else '–'}")
         for trin in r["trin"]:
             cells = Text(f"  trin {trin['number']}: ")
             for ind in trin["indikatorer"]:
                 cells += Text(f"{ind['number']} ") + coloured(ind["status"]) + Text("  ")
-            console.print(cells)
-    _print_findings(findings)
+            out.print(cells)
+    _print_findings(findings, out)
 
 
 # -- legal (issue 13) ---------------------------------------------------------------------------------
@@ -135,7 +159,7 @@ MASTER_LABELS = {"maalgruppe": "målgruppe", "pladser": "pladser", "lovgrundlag"
                  "afdelinger": "afdelinger", "ejerform": "ejerform", "adresse": "adresse", "cvr": "CVR"}
 
 
-def _print_legal_status(s: dict) -> None:
+def _print_legal_status(s: dict, out: Lines) -> None:
     legal = s["legal"]
     line = Text("Status: ") + Text(legal["status"], style="bold")
     if legal["godkendt_dato"]:
@@ -144,49 +168,46 @@ def _print_legal_status(s: dict) -> None:
     if master:
         shown = [f"{MASTER_LABELS.get(k, k)}: {', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in master.items()]
         line += text(" · " + " · ".join(shown))
-    console.print(line)
+    out.print(line)
 
 
-def _print_decision(d: dict) -> None:
+def _print_decision(d: dict, out: Lines) -> None:
     colour = "red" if d["status"] == "åben" else "green"
-    console.print(Text.assemble(("Afgørelse ", "bold"), f"seq {d['seq']}: {d['kind']} · kriterier {', '.join(d['criteria'])}"
+    out.print(Text.assemble(("Afgørelse ", "bold"), f"seq {d['seq']}: {d['kind']} · kriterier {', '.join(d['criteria'])}"
                                 f" · frist {d.get('frist') or d['deadline'] or '–'} · ", (d["status"], colour),
                                 f" · {d['actor']}"))
     for x in d.get("extensions", []):
-        console.print(Text(f"  frist forlænget (seq {x['seq']}, {x['actor']}): {x['previous'] or '–'} → {x['deadline']}: ")
+        out.print(Text(f"  frist forlænget (seq {x['seq']}, {x['actor']}): {x['previous'] or '–'} → {x['deadline']}: ")
                       + text(x["reason"]))
     if d.get("indhold"):
-        console.print(Text("  indhold: ") + text(d["indhold"]))
+        out.print(Text("  indhold: ") + text(d["indhold"]))
     if d.get("hjemmel"):
-        console.print(Text("  hjemmel: ") + text(d["hjemmel"]))
+        out.print(Text("  hjemmel: ") + text(d["hjemmel"]))
     v = d.get("varsel")
     if v:
         svar = "; ".join(f"seq {h['seq']} {h['actor']}{' (på tilbuddets vegne)' if h['on_behalf'] else ''}"
                          for h in v["svar"]) or "intet høringssvar"
-        console.print(Text(f"  høring: varsel seq {v['seq']}, høringsfrist {v['hoeringsfrist']}; høringssvar: {svar}"))
+        out.print(Text(f"  høring: varsel seq {v['seq']}, høringsfrist {v['hoeringsfrist']}; høringssvar: {svar}"))
         if d.get("hoering_afvejning"):
-            console.print(Text("  afvejning: ") + text(d["hoering_afvejning"]))
+            out.print(Text("  afvejning: ") + text(d["hoering_afvejning"]))
     elif d.get("uden_partshoering"):
-        console.print(Text("  uden partshøring: ", style="yellow") + text(d["uden_partshoering"]))
+        out.print(Text("  uden partshøring: ", style="yellow") + text(d["uden_partshoering"]))
     if d.get("klagevejledning"):
-        console.print(Text("  klagevejledning: ") + text(d["klagevejledning"]))
+        out.print(Text("  klagevejledning: ") + text(d["klagevejledning"]))
 
 
-def _print_findings(findings) -> None:
+def _print_findings(findings, out: Lines | None = None) -> None:
+    out = out or Lines()
     if not findings:
-        console.print(Text("Fund: ingen", style="green"))
-        return
-    console.print(Text(f"Fund ({len(findings)}):", style="bold"))
+        out.print(Text("Fund: ingen", style="green"))
+    else:
+        out.print(Text(f"Fund ({len(findings)}):", style="bold"))
     style = {"alvorlig": "red", "advarsel": "yellow", "info": "cyan"}
-    # One text, one line per finding, not wrapped by rich (wrapping each of hundreds of lines cost seconds).
-    out = Text()
     for f in findings:
         f = SimpleNamespace(**visible_data(f.to_dict()))
-        out.append("  ")
-        out.append(f"{f.severity:<8}", style.get(f.severity, ""))
-        out.append(f" {f.subject}: {f.message}")
-        out.append(f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]\n", "bright_black")
-    console.print(out, soft_wrap=True, end="")
+        out.print(Text.assemble("  ", (f"{f.severity:<8}", style.get(f.severity, "")), f" {f.subject}: {f.message}",
+                                (f"  [{f.plugin}/{f.rule}; seq {', '.join(map(str, f.seqs)) or '–'}]", "bright_black")))
+    out.flush()
 
 
 @click.command()
