@@ -34,10 +34,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from . import heads as heads_mod
 from . import identity, keys, timefmt
 from .checkpoint import CheckpointError, open_note, parse_checkpoint
-from .checkpoints import create_checkpoint, latest_checkpoint, note_key_name
+from .checkpoints import covering_checkpoint, create_checkpoint, latest_checkpoint, note_key_name, verified_proofs
 from .envelope import (_ACTOR, _STREAM, _TYPE, GENESIS_PREV, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash)
-from .errors import AuthorizationError, LedgerError, ValidationError
+from .errors import AuthorizationError, LedgerError, StoreError, ValidationError
 from .heads import HEADS_STREAM, STREAM_HEADS, Head, heads_as_of
 from .identity import KEYS_STREAM, KeyRegistry
 from .merkle import verify_inclusion
@@ -70,15 +70,15 @@ def _b64(data: bytes) -> str:
 # -- export ------------------------------------------------------------------------------------
 def _current_checkpoint(ledger: "Ledger", signer: Signer | None):
     """The checkpoint to prove against: the latest, if it ends at the ledger's last event (a StreamHeads
-    event); else a new one signed by ``signer``. A bundle proved against an older checkpoint would leave
-    out whatever came after it — a revocation, say — so that is refused."""
-    cp = latest_checkpoint(ledger)
-    head = ledger.head()
-    last = next(ledger.read(after_seq=head.seq - 1), None) if head else None
-    if cp is not None and last is not None and cp.size == last.seq and last.type == STREAM_HEADS:
+    event) and checks against the verified records; else a new one signed by ``signer``. A bundle proved
+    against an older checkpoint would leave out whatever came after it — a revocation, say — so that is
+    refused."""
+    cp = covering_checkpoint(ledger)
+    if cp is not None:
         return cp
     if signer is None:
-        have = f"the latest covers {cp.size} of {head.seq} events" if cp else "there is none"
+        last, head = latest_checkpoint(ledger), ledger.head()
+        have = f"the latest covers {last.size} of {head.seq} events" if last else "there is none"
         raise LedgerError(f"no signed checkpoint covers the whole ledger ({have}); create one with "
                           "'tilsyn checkpoint' in the authority's key home, or export there")
     return create_checkpoint(ledger, signer)
@@ -90,14 +90,14 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
 
     Proves against the latest checkpoint if it covers the whole ledger; otherwise one is created with
     ``signer_for_checkpoint`` (the ledger's log key, :meth:`Ledger.log_signer`), or :class:`LedgerError` is raised when none is given.
-    The bundle is verified before it is returned: what is handed out is only what checks.
+    Only verified records go in, proved against a checkpoint checked against the verified records (the
+    Merkle cache is rebuilt if a proof from it fails); the bundle is verified before it is returned:
+    what is handed out is only what checks. Damage raises :class:`DamagedError`.
     """
     if ledger.stream_version(stream) == 0:
         raise LedgerError(f"stream {stream!r} has no events; nothing to export")
     cp = _current_checkpoint(ledger, signer_for_checkpoint)
     size = cp.size
-    if ledger.tree.root(size) != cp.root:
-        raise LedgerError(f"checkpoint #{cp.id} does not match this ledger's tree; run 'tilsyn verify'")
     streams = sorted({stream, *COMPLETE_STREAMS})
     included: dict[int, "Event"] = {}
     for name in streams:
@@ -105,16 +105,16 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
             included[e.seq] = e
     heads_event = next(ledger.read(after_seq=size - 1, until_seq=size))
     included[size] = heads_event
-    with ledger.store.reading() as conn:
-        heads_map = heads_mod.HeadsMap(heads_as_of(conn, size - 1))
     try:
+        with ledger.store.reading() as conn:
+            heads_map = heads_mod.HeadsMap(heads_as_of(conn, size - 1))
         _, committed = heads_mod.decode_payload(heads_event.payload)
-    except ValueError as e:
-        raise LedgerError(f"the StreamHeads event at seq {size} is damaged ({e}); run 'tilsyn verify'") from None
+    except (StoreError, ValueError) as e:
+        raise ledger.locate_damage(f"the StreamHeads event at seq {size} cannot be checked ({e})") from None
     if committed != heads_map.root():
-        raise LedgerError(f"the StreamHeads event at seq {size} does not match the events; run 'tilsyn verify'")
+        raise ledger.locate_damage(f"the StreamHeads event at seq {size} does not match the events")
     seqs = sorted(included)
-    proofs = ledger.tree.inclusion_proofs(seqs, size)
+    proofs = verified_proofs(ledger, cp, {s: included[s].leaf_hash for s in seqs})
     entries = []
     for name in sorted(streams, key=lambda s: heads_map.index.get(s, -1)):
         h = heads_map.heads.get(name)
@@ -139,7 +139,7 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
     data = encode_bundle(bundle)
     report = verify_bundle(data)
     if not report.ok:
-        raise LedgerError(f"the bundle of {stream} does not verify ({report.reason}); run 'tilsyn verify'")
+        raise ledger.locate_damage(f"the bundle of {stream} does not verify ({report.reason})")
     return data
 
 

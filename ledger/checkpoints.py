@@ -28,7 +28,7 @@ from .envelope import decode_record, decode_statement, leaf_hash
 from .errors import AuthorizationError, LedgerError, StoreError
 from .heads import STREAM_HEADS
 from .identity import KeyInfo, KeyRegistry
-from .merkle import verify_consistency
+from .merkle import verify_consistency, verify_inclusion
 from .signing import Signer
 from .store import Store, checkpoints, events
 from .tree import RightEdge, answer_from, nodes_needed
@@ -113,13 +113,18 @@ def latest_checkpoint(ledger: "Ledger") -> StoredCheckpoint | None:
 def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
     """Commit to every stream's head, then sign the tree up to that commitment; store and return it.
 
-    First a ``ledger.StreamHeads/1`` event is appended (heads.py), then the checkpoint is signed at
-    exactly its seq: so the last leaf under every checkpoint says which event ends each stream, and an
-    evidence bundle can prove it left nothing out. If
-    the latest checkpoint already ends at the ledger's last event, a StreamHeads event, it is returned
-    unchanged (Ed25519 is deterministic: re-signing would give the same note).
+    A ``ledger.StreamHeads/1`` event is appended (heads.py) and the checkpoint is signed at exactly its
+    seq, in the same transaction: so the last leaf under every checkpoint says which event ends each
+    stream, and an evidence bundle can prove it left nothing out. If the latest checkpoint already ends
+    at the ledger's last event, a StreamHeads event, it is returned unchanged (Ed25519 is deterministic:
+    re-signing would give the same note).
 
     ``signer`` must hold the ledger's current log key (:meth:`Ledger.log_signer`); a retired one is refused.
+
+    Only what was verified is signed: the append verifies every event beyond this machine's verified
+    prefix; the records since the last checkpoint are re-read and must still be the verified ones; the
+    root signed is the verified records' root (trust.py), never the ``merkle_nodes`` cache's — a cache
+    that disagrees is rebuilt from the records. Damage raises :class:`DamagedError` and nothing is signed.
     """
     current = log_key(ledger)
     if signer.public_key != current.public_key:
@@ -131,36 +136,119 @@ def create_checkpoint(ledger: "Ledger", signer: Signer) -> StoredCheckpoint:
             f"checkpoints are signed with the ledger's log key ({current.key_id}), not with {signer.actor!r}'s key; "
             "load it with Ledger.log_signer(keystore) from the authority's key home")
     _ensure_table(ledger.store)
-    with ledger.store.reading() as conn:
-        head = Store.head(conn)
-        last = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
-        if last is not None and head is not None:
-            if last.size > head.seq:
-                raise LedgerError(f"checkpoint #{last.id} commits to {last.size} events but the ledger has only "
-                                  f"{head.seq}: the ledger was truncated; run 'tilsyn verify'")
-            ends_in_heads = conn.execute(sa.select(events.c.type).where(events.c.seq == head.seq)).scalar() == STREAM_HEADS
-            if last.size == head.seq and ends_in_heads:
-                return _row(last)
-    size = ledger.append_stream_heads(signer).seq
-    # Under the write lock, so no other checkpoint is stored between reading the last one and ours.
-    with ledger.store.writing() as conn:
-        now = Store.head(conn)
-        ledger.tree.sync_to(conn, now.seq)  # back-fills a tree that lags; refuses one that is ahead
-        root = ledger.tree.root(size, conn=conn)
-        last = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
-        if last is not None:
-            if last.size > now.seq:
-                raise LedgerError(f"checkpoint #{last.id} commits to {last.size} events but the ledger has only "
-                                  f"{now.seq}: the ledger was truncated; run 'tilsyn verify'")
-            if last.size >= size:
-                return _row(last)  # another writer checkpointed this or a later StreamHeads event meanwhile
+    last = covering_checkpoint(ledger)
+    if last is not None:
+        return last
+    made: list[StoredCheckpoint] = []
+
+    def sign(conn, heads_event, root: bytes) -> None:
+        size = heads_event.seq
+        last = _latest_row(conn)
+        if last is not None and last.size >= size:  # cannot happen under the write lock; never sign twice
+            raise ledger.locate_damage(f"checkpoint #{last.id} commits to {last.size} events, beyond the head")
+        since = _signed_size(ledger, last) if last is not None else 0
+        ledger.check_records_since(conn, since)
+        _cache_agrees(ledger, conn, size, root)
         body = checkpoint_body(ledger.origin, size, root)
         note = sign_note(body, note_key_name(ledger.origin), signer.private_key)
         # The signed time: the log key's own cosignature/v1 line (see witnessing.py).
         note += log_timestamp_line(body, note_key_name(ledger.origin), signer.private_key)
         created = timefmt.now()
         result = conn.execute(checkpoints.insert().values(size=size, root=root, note=note, created_at=created))
-        return StoredCheckpoint(result.inserted_primary_key[0], size, root, note, created)
+        made.append(StoredCheckpoint(result.inserted_primary_key[0], size, root, note, created))
+
+    ledger.append_stream_heads(signer, then=sign)
+    return made[0]
+
+
+def _latest_row(conn) -> StoredCheckpoint | None:
+    r = conn.execute(sa.select(checkpoints).order_by(checkpoints.c.id.desc()).limit(1)).first()
+    return _row(r) if r else None
+
+
+def _signed_size(ledger: "Ledger", cp: StoredCheckpoint) -> int:
+    """The size ``cp``'s note signs, if it verifies under the log key valid at that size (else 0: nothing
+    before it can be taken as checkpointed, so everything is re-read)."""
+    from .witnessing import open_log_note
+
+    try:
+        body = parse_checkpoint(open_log_note(ledger, cp.note)[0])
+    except CheckpointError:
+        return 0
+    return body.size if body.origin == ledger.origin else 0
+
+
+def checked(ledger: "Ledger", cp: StoredCheckpoint, conn=None) -> StoredCheckpoint:
+    """``cp`` if its note verifies under the log key valid at its size, for this origin, its columns say
+    what the note signs and, if it covers the verified head, its root is the verified records' root; else
+    :class:`DamagedError` (a forged or altered checkpoint row is never handed out)."""
+    from .witnessing import open_log_note
+
+    try:
+        body = parse_checkpoint(open_log_note(ledger, cp.note)[0])
+    except CheckpointError as e:
+        raise ledger.locate_damage(f"checkpoint #{cp.id}: the signed note does not verify ({e})") from None
+    if body.origin != ledger.origin or (body.size, body.root) != (cp.size, cp.root):
+        raise ledger.locate_damage(f"checkpoint #{cp.id}: the stored row differs from its signed note")
+    size, root = ledger.verified_head(conn)
+    if cp.size > size:
+        raise ledger.locate_damage(f"checkpoint #{cp.id} commits to {cp.size} events but the ledger has only {size}")
+    if cp.size == size and cp.root != root:
+        raise ledger.locate_damage(f"checkpoint #{cp.id}: its root is not the root of the verified records")
+    return cp
+
+
+def covering_checkpoint(ledger: "Ledger") -> StoredCheckpoint | None:
+    """The latest checkpoint, checked (:func:`checked`), if it ends at the ledger's last event and that
+    event is a StreamHeads event; else ``None`` (a new one is needed to cover the whole ledger)."""
+    if not _table_exists(ledger.store):
+        return None
+    with ledger.store.reading() as conn:
+        size, _ = ledger.verified_head(conn)
+        last = _latest_row(conn)
+        if last is None or size == 0:
+            return None
+        checked(ledger, last, conn)
+        if last.size < size:
+            return None
+        heads = next(ledger.read(after_seq=size - 1), None)
+        return last if heads is not None and heads.type == STREAM_HEADS else None
+
+
+def _cache_agrees(ledger: "Ledger", conn, size: int, root: bytes) -> None:
+    """Make the ``merkle_nodes`` cache give ``root`` at ``size`` (the verified root): caught up, or, if
+    it disagrees or is damaged, rebuilt from the records (under the write lock)."""
+    try:
+        ledger.tree.sync_to(conn, size)
+        if ledger.tree.root(size, conn=conn) == root:
+            return
+    except (StoreError, LookupError, ValueError):
+        pass
+    ledger.rebuild_tree(conn, size, root)
+
+
+def verified_proofs(ledger: "Ledger", cp: StoredCheckpoint, leaves: dict[int, bytes]) -> dict[int, list[bytes]]:
+    """Inclusion proofs of the events ``{seq: leaf hash}`` in checkpoint ``cp``, each checked against its
+    signed root before it is handed out. A cache that gives a wrong proof (or none) is rebuilt from the
+    records once; a proof that still fails means the checkpoint and the records disagree: DamagedError."""
+    seqs = sorted(leaves)
+
+    def attempt() -> dict[int, list[bytes]] | None:
+        try:
+            proofs = ledger.tree.inclusion_proofs(seqs, cp.size)
+        except (StoreError, LookupError, ValueError):
+            return None
+        ok = all(verify_inclusion(leaves[s], s - 1, cp.size, proofs[s], cp.root) for s in seqs)
+        return proofs if ok else None
+
+    proofs = attempt()
+    if proofs is None and not ledger.store.read_only:
+        with ledger.store.writing() as conn:
+            ledger.rebuild_tree(conn)
+        proofs = attempt()
+    if proofs is None:
+        raise ledger.locate_damage(f"checkpoint #{cp.id} does not prove the verified records")
+    return proofs
 
 
 # -- verification ------------------------------------------------------------------------------

@@ -720,15 +720,26 @@ class Ledger:
             "the rules in force (event types, roles, plugin versions) differ from the ones recorded in the ledger"
             f"{last}; someone with an authority-wide role must append first, so that they are recorded")
 
-    def append_stream_heads(self, signer: Signer) -> Event:
+    def append_stream_heads(self, signer: Signer, then=None) -> Event:
         """Append a StreamHeads event (heads.py) committing to every stream's last event before it.
 
         Built and signed under the write lock, so the map is exact for the position it lands at; a
         checkpoint signed at that event's seq then commits to every stream's head (checkpoints.py).
+        ``then(conn, event, root)``, if given, runs in the same transaction with the Merkle root of the
+        verified records up to and including the event (from the verified right edge, never from the
+        ``merkle_nodes`` cache): a checkpoint is signed there, so event and checkpoint commit together.
         """
         self._signers[signer.key_id] = signer
+
+        def within(conn, out):
+            # Before commit ``self._edge`` still ends at the verified head before this append.
+            edge = RightEdge.resume(self._edge.size, self._edge.edge())
+            for e in out:
+                edge.add(e.leaf_hash)
+            then(conn, out[-1], edge.root())
+
         try:
-            out = self._append_locked([], None, heads_signer=signer)
+            out = self._append_locked([], within if then is not None else None, heads_signer=signer)
         except BaseException:
             self._seen_head, self._versions = None, {}
             self._rules_recorded, self._rules_seq = None, 0
@@ -818,6 +829,52 @@ class Ledger:
         else:
             self._catch_up(conn)
         return self._verified.seq, self._edge.root()
+
+    def check_records_since(self, conn, after_seq: int) -> None:
+        """Re-read the records after ``after_seq`` up to the verified head and check they are still the
+        ones verified: each hashed afresh, each ``prev`` the hash of the one before, the last the verified
+        head's leaf (so, link by link, every one of them). Raises :class:`DamagedError` naming the seq.
+
+        For what is about to be signed (a checkpoint covering them): the catch-up verified these records
+        once, but a database-only insider may have changed them since. Checks against the verified state
+        as it stands (inside an append, the head before it), without catching up.
+        """
+        st = self._verified if self._verified is not None else self._catch_up(conn)
+        after_seq = max(0, min(after_seq, st.seq))
+        if after_seq == st.seq:
+            return
+        expect, prev, last = after_seq + 1, None, None
+        for row in self.store.iter_events(conn, after_seq=after_seq, until_seq=st.seq):
+            lh = leaf_hash(row.record)
+            try:
+                rec = decode_record(row.record)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                rec = None
+            if row.seq != expect or rec is None or rec.seq != row.seq or (prev is not None and rec.prev != prev):
+                raise self._locate(conn, "the records differ from those this machine verified")
+            prev, last, expect = lh.hex(), lh, row.seq + 1
+        if expect - 1 != st.seq or last != st.leaf:
+            raise self._locate(conn, "the records differ from those this machine verified")
+
+    def rebuild_tree(self, conn, size: int | None = None, root: bytes | None = None) -> None:
+        """Replace the ``merkle_nodes`` cache by the tree of the first ``size`` records, hashed afresh from
+        their bytes, after checking that they give the verified ``root`` (default: the verified head's
+        size and root). Call under the write lock. For a cache found to disagree with the records: it is
+        rebuilt, never signed. Raises :class:`DamagedError` if the records are not the ones verified."""
+        if size is None or root is None:
+            self._catch_up(conn)
+            size, root = self._verified.seq, self._edge.root()
+        leaves: list[bytes] = []
+        edge = RightEdge()
+        for row in self.store.iter_events(conn, until_seq=size):
+            if row.seq != len(leaves) + 1:
+                break
+            lh = leaf_hash(row.record)
+            leaves.append(lh)
+            edge.add(lh)
+        if edge.size != size or edge.root() != root:
+            raise self._locate(conn, "the records differ from those this machine verified")
+        self.tree.rebuild(conn, leaves)
 
     def adopt_verified(self, report) -> None:
         """After a full :func:`~tilsyn.ledger.verify.verify_ledger` of this ledger: compare with what this
@@ -1026,9 +1083,15 @@ class Ledger:
 
     def _locate(self, conn, fallback: str) -> DamagedError:
         """The precise first damaged seq, by a full verification (only on the path to an error)."""
-        from .verify import verify_ledger
+        return self.locate_damage(fallback)
 
-        report = verify_ledger(self.store, self.policy)
+    def locate_damage(self, fallback: str) -> DamagedError:
+        """A :class:`DamagedError` naming the first damaged seq as ``tilsyn verify`` finds it (events,
+        caches, checkpoints), or ``fallback`` at the verified head if it finds nothing. Costs a full
+        verification: only on the path to an error."""
+        from .checkpoints import verify_all
+
+        report, _ = verify_all(self)
         first = report.first
         if first is not None:
             return DamagedError(first.seq, first.message)

@@ -258,6 +258,17 @@ class LedgerTree:
             tree.extend(bytes(r.leaf_hash) for r in rows)
             self._last_leaf = bytes(rows[-1].leaf_hash)
 
+    def rebuild(self, conn: Connection, leaves: Sequence[bytes]) -> None:
+        """Replace every stored node by the tree of ``leaves`` (call under the write lock, with leaves
+        hashed afresh from the record bytes and checked against the verified root: see
+        :meth:`~tilsyn.ledger.Ledger.rebuild_tree`)."""
+        conn.execute(merkle_nodes.delete())
+        self._tree, self._last_leaf = None, None
+        tree = MerkleTree(DbNodeStore(conn))
+        for i in range(0, len(leaves), _BACKFILL_CHUNK):
+            tree.extend(leaves[i:i + _BACKFILL_CHUNK])
+        self._tree, self._last_leaf = tree, (leaves[-1] if leaves else None)
+
     def ensure(self) -> None:
         """Catch the table up with the events if small appends (or an older ledger) left it behind;
         refuse a table that disagrees with the events (see :meth:`sync_to`)."""
