@@ -8,7 +8,7 @@ import click
 from rich.text import Text
 from rich.table import Table
 
-from tilsyn.ledger.policy import SUBJECT_FIELD
+from tilsyn.ledger.policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM
 
 from .context import AppContext, pass_app
 from .output import console, emit_json, visible
@@ -51,27 +51,36 @@ def subjects_list(app: AppContext, as_json: bool) -> None:
     ledger = app.ledger()
     mentions: Counter[str] = Counter()
     first_seen: dict[str, str] = {}
+    erasures = {}  # subject → its signed erasure event: only that says "slettet", never the key row alone
     for e in ledger.read():
         subject = e.payload.get(SUBJECT_FIELD)
         if isinstance(subject, str) and e.stream.startswith("tilbud/"):
             mentions[subject] += 1
             first_seen.setdefault(subject, e.recorded_at)
+        if e.type == SUBJECT_ERASED and e.stream == SUBJECTS_STREAM and isinstance(e.payload.get("subject"), str):
+            erasures.setdefault(e.payload["subject"], e)
     rows = []
     keys = {r.subject: r for r in ledger.vault.subjects()}
     for subject in sorted(set(mentions) | set(keys)):
-        r = keys.get(subject)
+        erased = erasures.get(subject)
         rows.append({"subject": subject, "events": mentions.get(subject, 0), "first_recorded_at": first_seen.get(subject),
-                     "erased": bool(r is not None and r.wrapped is None),
-                     "erased_at": r.erased_at if r is not None else None,
-                     "erase_reason": r.erase_reason if r is not None else None,
-                     "erase_seq": r.erase_seq if r is not None else None})
+                     "erased": erased is not None,
+                     "erased_at": erased.recorded_at if erased is not None else None,
+                     "erase_reason": erased.payload.get("reason") if erased is not None else None,
+                     "erase_seq": erased.seq if erased is not None else None,
+                     "key_missing": erased is None and (keys.get(subject) is None or keys[subject].wrapped is None)})
     if as_json:
         emit_json(rows)
         return
     table = Table("subject", "events", "first recorded", "status", box=None, header_style="bold")
     for r in rows:
-        status = (Text.assemble((f"slettet {local_time(r['erased_at'])}", "red"), f" ({visible(r['erase_reason'])}, seq {r['erase_seq']})")
-                  if r["erased"] else Text("læsbar", style="green"))
+        if r["erased"]:
+            status = Text.assemble((f"slettet {local_time(r['erased_at'])}", "red"),
+                                   f" ({visible(r['erase_reason'])}, seq {r['erase_seq']})")
+        elif r["key_missing"]:  # no signed erasure, yet no key: damage ('tilsyn verify' names it)
+            status = Text("nøglen mangler uden en slettehændelse (kør 'tilsyn verify')", style="red")
+        else:
+            status = Text("læsbar", style="green")
         table.add_row(r["subject"], str(r["events"]), local_time(r["first_recorded_at"]), status)
     console.print(table)
     if not rows:

@@ -845,14 +845,13 @@ class Ledger:
             return
         expect, prev, last = after_seq + 1, None, None
         for row in self.store.iter_events(conn, after_seq=after_seq, until_seq=st.seq):
-            lh = leaf_hash(row.record)
             try:
-                rec = decode_record(row.record)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                rec = None
-            if row.seq != expect or rec is None or rec.seq != row.seq or (prev is not None and rec.prev != prev):
+                e = self._row_event(row)  # bytes, stored leaf hash and indexed columns of the row
+            except DamagedError as damage:
+                raise self._locate(conn, damage.reason) from None
+            if row.seq != expect or (prev is not None and e.prev != prev):
                 raise self._locate(conn, "the records differ from those this machine verified")
-            prev, last, expect = lh.hex(), lh, row.seq + 1
+            prev, last, expect = e.leaf_hash.hex(), e.leaf_hash, row.seq + 1
         if expect - 1 != st.seq or last != st.leaf:
             raise self._locate(conn, "the records differ from those this machine verified")
 

@@ -208,6 +208,14 @@ class LedgerTree:
         """
         if not appended or len(appended) < CATCH_UP_BELOW:
             return
+        try:
+            self._extend(conn, appended)
+        except (StoreError, LookupError):
+            # A damaged cache never stops an append: it is left as it is ('tilsyn verify' reports it)
+            # and the next checkpoint rebuilds it from the records.
+            self._tree, self._last_leaf = None, None
+
+    def _extend(self, conn: Connection, appended: Sequence) -> None:
         first = appended[0]
         if self._tree is not None and self._tree.size == first.seq - 1 and first.seq > 1 \
                 and self._last_leaf == bytes.fromhex(first.prev):
@@ -225,6 +233,7 @@ class LedgerTree:
         nodes = DbNodeStore(conn)
         size, last = nodes.tip()
         if self._tree is None or self._tree.size != size or self._last_leaf != last:
+            self._check_tail(conn, size)
             try:
                 self._tree = MerkleTree(nodes)  # re-read the right edge: O(log n) rows
             except LookupError as e:
@@ -246,6 +255,23 @@ class LedgerTree:
         if size < upto:
             self._backfill(conn, self._tree, upto)
         return self._tree
+
+    @staticmethod
+    def _check_tail(conn: Connection, size: int) -> None:
+        """Refuse a table holding a node beyond its tip of ``size`` leaves (one indexed probe per level):
+        extending such a tree would collide with it."""
+        level = 1
+        while True:
+            if (size >> level) == 0:
+                beyond = conn.execute(sa.select(merkle_nodes.c.level).where(merkle_nodes.c.level >= level).limit(1)).first()
+            else:
+                beyond = conn.execute(sa.select(merkle_nodes.c.level).where(
+                    merkle_nodes.c.level == level, merkle_nodes.c.idx >= size >> level).limit(1)).first()
+            if beyond is not None:
+                raise StoreError(f"the merkle_nodes table holds a node beyond its {size} leaves; run 'tilsyn verify'")
+            if (size >> level) == 0:
+                return
+            level += 1
 
     def _backfill(self, conn: Connection, tree: MerkleTree, upto: int) -> None:
         # A ledger from before the tree existed: add the missing leaves from the events table in chunks.

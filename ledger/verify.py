@@ -369,10 +369,12 @@ def _check_subject_keys(conn, walker: _Walker, kek: bytes | None) -> None:
 
 
 def _check_merkle_nodes(conn, walker: _Walker, total: int) -> None:
-    """The Merkle node cache against the tree of the records: every stored node must be the real one.
+    """The Merkle node cache against the tree of the records: every stored node must be the real one,
+    and the table must hold every complete node up to its tip (it may lag behind the events: small
+    appends leave the tail to the next checkpoint; a hole below the tip, or a node beyond it, is damage).
 
-    A node the cache lacks is fine (it lags small appends); a wrong one, or one beyond the events, is
-    reported at the first seq it covers.
+    A wrong node is reported at the first seq it covers — unless a record it covers is damaged itself:
+    then the node only disagrees because of that record, which is reported already.
     """
     import sqlalchemy as sa
 
@@ -382,23 +384,36 @@ def _check_merkle_nodes(conn, walker: _Walker, total: int) -> None:
     rows = conn.exec_driver_sql("SELECT level, idx, hash FROM merkle_nodes ORDER BY level, idx").fetchall()
     if not rows:
         return
-    by_level: dict[int, list] = {}
+    by_level: dict[int, dict[int, bytes]] = {}
     for level, idx, h in rows:
-        by_level.setdefault(level, []).append((idx, bytes(h)))
+        by_level.setdefault(level, {})[idx] = bytes(h)
     leaves = walker.leaves
     if leaves is None:
         return
     from .merkle import node_hash
+    damaged = sorted({p.seq for p in walker.report.problems})
+
+    def explained(first: int, last: int) -> bool:
+        return any(first <= seq <= last for seq in damaged)
+
+    # The tip the table claims: the end of the rightmost leaf any stored node covers.
+    tip = max((max(nodes) + 1) << level for level, nodes in by_level.items())
     current = [bytes(leaves[i:i + 32]) for i in range(0, len(leaves), 32)]
     bad: list[tuple[int, str]] = []
     for level in range(0, max(by_level) + 1):
-        for idx, h in by_level.get(level, ()):
+        nodes = by_level.get(level, {})
+        for idx in range(tip >> level):
             first, last = idx * (1 << level) + 1, (idx + 1) * (1 << level)
-            if idx >= len(current):
+            h = nodes.get(idx)
+            if h is None:
+                if first <= size:
+                    bad.append((first, f"the Merkle node cache lacks node (level {level}, index {idx}) covering seq "
+                                       f"{first}–{last} below its tip (a node was deleted)"))
+            elif idx >= len(current):
                 bad.append((min(first, size + 1), f"the Merkle node cache holds node (level {level}, index {idx}) "
                                                  f"covering seq {first}–{last}, beyond the {size} events: it outruns "
                                                  "the events"))
-            elif current[idx] != h:
+            elif current[idx] != h and not explained(first, last):
                 bad.append((first, f"the Merkle node cache is wrong at node (level {level}, index {idx}) covering "
                                    f"seq {first}–{last}: it disagrees with the records"))
         current = [node_hash(current[i], current[i + 1]) for i in range(0, len(current) - 1, 2)]

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from tilsyn.ledger import ValidationError, keys
-from tilsyn.ledger.checkpoints import check_latest_checkpoint
+from tilsyn.ledger.checkpoints import check_latest_checkpoint, verified_proofs
 from tilsyn.ledger.envelope import leaf_hash
 from tilsyn.ledger.merkle import verify_inclusion
 
@@ -38,11 +38,12 @@ class _Checker:
 
     @cached_property
     def proofs(self) -> dict[int, list[bytes]]:
-        """The inclusion proof of every event the checkpoint covers, built when a node first asks."""
+        """The inclusion proof of every event the checkpoint covers, built when a node first asks; each is
+        checked against the signed root (a bad cache is rebuilt from the records, see verified_proofs)."""
         covered = [seq for seq in self.events if seq <= self.checkpoint.size] if self.checkpoint_ok else []
         if not covered:
             return {}
-        return self.ledger.tree.inclusion_proofs(covered, self.checkpoint.size)  # one batched node read
+        return verified_proofs(self.ledger, self.checkpoint, {seq: self.events[seq].leaf_hash for seq in covered})
 
     def node(self, seq: int, kind: str, **extra: Any) -> dict[str, Any]:
         e = self.events.get(seq)

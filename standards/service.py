@@ -91,10 +91,13 @@ class Supervision:
         if not is_sealed(value):
             return value
         subject = sealed_subject(value)
-        # Asked every time, not cached: another process may have erased the subject meanwhile.
-        row = self.ledger.vault.status(subject)
-        if row is not None and row.wrapped is None:
-            return f"«slettet {row.erased_at[:10]}, {row.erase_reason}»"
+        # Asked every time, not cached: another process may have erased the subject meanwhile. Only a
+        # signed, verified erasure event says "slettet"; a key row merely missing or emptied is damage
+        # (verify reports it) and shows as undecryptable below.
+        erased = self.ledger.erasure_seq(subject)
+        if erased is not None:
+            event = next(self.ledger.read(after_seq=erased - 1, until_seq=erased))
+            return f"«slettet {event.recorded_at[:10]}, {event.payload.get('reason')}»"
         if not self.may_see_personal:
             return "«personoplysning skjult»"
         try:

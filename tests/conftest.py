@@ -51,15 +51,9 @@ def require_pg() -> None:
 @pytest.fixture
 def pg_url():
     """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    require_pg()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    engine = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
-    with engine.begin() as c:
-        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with engine.begin() as c:
-        c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    url, drop = new_pg_schema()
+    yield url
+    drop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,6 +62,44 @@ def db_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tilsyn.db'}"
     return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_test_uses_the_real_key_home(tmp_path_factory):
+    """Point ``$TILSYN_HOME`` at a scratch directory for the whole run, so that a test (or a command it
+    runs) that names no key home never reads or writes the user's ``~/.tilsyn`` — its keys, trust secret
+    and verified states. Tests that give ``--home``/``TILSYN_HOME`` themselves still use theirs."""
+    saved = os.environ.get("TILSYN_HOME")
+    os.environ["TILSYN_HOME"] = str(tmp_path_factory.mktemp("default-home"))
+    yield
+    if saved is None:
+        os.environ.pop("TILSYN_HOME", None)
+    else:
+        os.environ["TILSYN_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def tamper_base(tmp_path_factory):
+    """The realistic base ledger of :mod:`tests.ledger_copies`, built once per session."""
+    from tests.ledger_copies import Base
+
+    return Base.build(tmp_path_factory.mktemp("tamper-base") / "base")
+
+
+def new_pg_schema() -> tuple[str, "callable"]:
+    """A fresh PostgreSQL schema: its URL and a function that drops it."""
+    require_pg()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = sa.create_engine(PG_URL, poolclass=sa.pool.NullPool)
+    with engine.begin() as c:
+        c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+
+    def drop() -> None:
+        with engine.begin() as c:
+            c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+    return f"{PG_URL}?options=-csearch_path%3D{schema}", drop
 
 
 @pytest.fixture
