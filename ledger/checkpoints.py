@@ -286,17 +286,27 @@ def _log_registry(conn, store: Store) -> KeyRegistry:
     the key it names (so the log keys, their rotations and the origin come from signed bytes only)."""
     registry = KeyRegistry()
     for seq, record in store.stream_records(conn, identity.KEYS_STREAM, 0):
-        rec = decode_record(record)
-        stmt = decode_statement(rec.statement)
+        try:
+            rec = decode_record(record)
+            stmt = decode_statement(rec.statement)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            if seq == 1:
+                raise
+            continue  # a damaged key event counts for nothing; the event checks report it at its seq
         if seq == 1:
             if stmt.type != identity.GENESIS:
                 raise ValueError("the record at seq 1 is not the genesis event")
             registry.apply(seq, stmt)
         info = registry.keys.get(stmt.key_id)
         if info is None or not keys.verify(info.public_key, rec.signature, rec.statement):
-            raise ValueError(f"the key event at seq {seq} is not signed by a registered key")
+            if seq == 1:
+                raise ValueError("the genesis event is not signed by the key it registers")
+            continue  # a forged key event (a forged log-key rotation too) changes no key
         if seq != 1:
-            registry.apply(seq, stmt)
+            try:
+                registry.apply(seq, stmt)
+            except LedgerError:
+                continue
     if registry.ledger_id is None:
         raise ValueError("there is no genesis record (seq 1)")
     return registry
