@@ -60,7 +60,8 @@ def grow(directory: Path, events: int) -> int:
                 else:
                     source, method = SOURCES[i % len(SOURCES)]
                     item = (karen, TILBUD, ev.OBSERVATION,
-                            {"marker": marker, "source": source, "method": method,
+                            {"marker": marker, "source": source, "method": method, "visit": "B3",
+                             "efterfoelgende": True,  # gathered after the demo's last visit (issue 13 item 7)
                              "text": f"Observation nr. {i}: beboerne fortæller om hverdagen.\nAnden linje."}, None)
                 batch.append(item)
                 i += 1

@@ -285,7 +285,7 @@ def demo(ctx: click.Context, directory: Path, fresh: bool) -> None:
                   f"  tilsyn --as '{SUPERVISOR}' status {TILBUD} --as-of {PAABUD_SEQ}   # as the ledger stood when the påbud was issued\n  tilsyn --as '{SUPERVISOR}' explain {TILBUD}   # how the påbud was reached, node by node\n"
                   f"  tilsyn history {TILBUD}\n  tilsyn verify\n"
                   f"  tilsyn --as '{SUPERVISOR}' observe {TILBUD} 2.3.1 --source pårørende --method trianguleringsinterview "
-                  f"--text '…'")
+                  f"--visit B3 --efterfoelgende --text '…'")
     if not report.ok:
         raise SystemExit(1)
 

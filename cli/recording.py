@@ -202,7 +202,7 @@ def visit_abort(app, tilbud_id, reason, visit_id, occurred_at, as_json):
 @click.option("--method", required=True, type=DanishChoice(METHODS), help="Method (metode).")
 @click.option("--text", required=True, help="What was observed.")
 @click.option("--element", metavar="ID", help="The design element it serves, e.g. 2.3.1.a.")
-@click.option("--visit", "visit_id", metavar="ID", help="The visit it was made on.")
+@click.option("--visit", "visit_id", metavar="ID", help="The visit it was made on (default: the one in progress).")
 @click.option("--subject", metavar="SUBJECT", help="Data subject the text describes (personal data).")
 @click.option("--standard", metavar="ID[@VERSION]", help="Quality model (default: the tilbud's current one).")
 @click.option("--form", "interview_form", type=DanishChoice(ev.INTERVIEW_FORMS),

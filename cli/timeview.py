@@ -9,28 +9,9 @@ keeps the stored UTC strings.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-ZONE = ZoneInfo("Europe/Copenhagen")  # the tzdata package makes this work where the OS has no zone files
-
-MONTHS = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
-          "november", "december")
-
-
-def to_local(value: str | datetime) -> datetime | None:
-    """A stored timestamp (RFC 3339, any offset, ``Z`` included) as an aware datetime in Danish time;
-    None if ``value`` is not a timestamp."""
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # stored times are UTC by construction
-    return moment.astimezone(ZONE)
+from tilsyn.standards.danish import MONTHS, ZONE, danish_date, danish_time, to_local  # noqa: F401 (re-exported)
 
 
 def local_time(value: str | datetime | None, *, seconds: bool = False) -> str:
@@ -42,22 +23,3 @@ def local_time(value: str | datetime | None, *, seconds: bool = False) -> str:
     if moment is None:
         return str(value)
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z" if seconds else "%Y-%m-%d %H:%M %Z")
-
-
-def danish_time(value: str | datetime | None) -> str:
-    """Prose form for documents and messages: ``1. december 2026 kl. 10.00 (CET)``."""
-    if value is None or value == "":
-        return "–"
-    moment = to_local(value)
-    if moment is None:
-        return str(value)
-    return f"{moment.day}. {MONTHS[moment.month - 1]} {moment.year} kl. {moment:%H.%M} ({moment:%Z})"
-
-
-def danish_date(value: str) -> str:
-    """A calendar date (``2027-01-31``, a frist) in prose: ``31. januar 2027``. Dates have no zone."""
-    try:
-        d = datetime.strptime(str(value)[:10], "%Y-%m-%d")
-    except ValueError:
-        return str(value)
-    return f"{d.day}. {MONTHS[d.month - 1]} {d.year}"

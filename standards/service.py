@@ -20,6 +20,7 @@ from tilsyn.ledger import timefmt
 from tilsyn.ledger.personal import is_sealed, sealed_subject
 from tilsyn.ledger.envelope import Statement
 
+from . import danish
 from . import events as ev
 from .projection import EventView, TilbudState, apply, dump, fold, load
 from .rules import Finding
@@ -155,10 +156,11 @@ class Supervision:
                  ) -> list[Finding]:
         """Run every finding rule on ``state``. ``today`` defaults to now; for a replay (``as_of`` given,
         as passed to :meth:`state`) findings are judged on the day of the last event replayed."""
+        # Frister are Danish dates: «today» is the day in Denmark, not in UTC.
         if today is None and as_of is not None and state.last_recorded_at:
-            today = date.fromisoformat(state.last_recorded_at[:10])
+            today = date.fromisoformat(danish.danish_day(state.last_recorded_at))
         if today is None:
-            today = datetime.now(timezone.utc).date()
+            today = danish.today()
         settings = dict(self.plugins.settings)
         settings["today"] = today.isoformat()
         # Rules that measure free text (justification depth) read it through this, in memory only.
@@ -175,7 +177,12 @@ class Supervision:
 
     # -- recording -----------------------------------------------------------------------------
     def fill_references(self, type: str, payload: dict[str, Any], state: TilbudState | None) -> dict[str, Any]:
-        """Name the standard (id and version) an act is made under, when the caller did not."""
+        """Name the standard (id and version) an act is made under, when the caller did not; an observation
+        that names no visit belongs to the one visit in progress (if exactly one is)."""
+        if type == ev.OBSERVATION and not payload.get("visit") and not payload.get("efterfoelgende") and state:
+            open_ = [v.visit for v in state.live_visits() if v.status == "i gang"]
+            if len(open_) == 1:
+                payload = {**payload, "visit": open_[0]}
         schema = ev.PAYLOAD_TYPES.get(type)
         if schema is None or "standard" not in schema.__struct_fields__:
             return payload

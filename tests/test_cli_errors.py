@@ -78,7 +78,7 @@ def assert_foreseen(result) -> None:
 
 
 OBSERVE = ("--as", SUPERVISOR, "observe", "T-1001", "2.3.1", "--source", "borger", "--method", "interview",
-           "--text", "Borgeren fortæller om aftenen.")
+           "--visit", "B3", "--efterfoelgende", "--text", "Borgeren fortæller om aftenen.")  # after the demo's visit
 
 
 # -- input that no ledger can use -------------------------------------------------------------------

@@ -44,7 +44,8 @@ def test_a_visit_entered_at_nine_reads_back_at_nine(tmp_path):
     assert rec.exit_code == 0, rec.output
     assert json.loads(rec.stdout)["occurred_at"] == "2026-11-03T08:00:00.000000Z"  # stored UTC, unchanged
     summer = runner.invoke(cli, ["--as", "Karen Holm", "observe", "T-1001", "2.3.1", "--source", "borger",
-                                 "--method", "interview", "--text", "kl. 9", "--occurred-at", "2026-09-16T09:00+02:00"],
+                                 "--method", "interview", "--text", "kl. 9", "--visit", "B1", "--efterfølgende",
+                                 "--occurred-at", "2026-09-16T09:00+02:00"],
                            env=env)
     assert summer.exit_code == 0, summer.output
     history = runner.invoke(cli, ["history", "T-1001"], env=env)

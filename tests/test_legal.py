@@ -368,16 +368,111 @@ def test_7_times_in_order(tilsyn):
 def test_7_observations_belong_to_a_visit(tilsyn):
     c = tilsyn
     obs = ["observe", T, "2.3.1", "--source", "borger", "--method", "interview", "--text"]
+    # No visit at all: not an observation the design can rest on (last session this was accepted).
+    assert "intet besøg er i gang" in c.refused(*obs, "Ved et tilfælde hørt.")
+    assert "skal nævne det besøg" in c.refused(*obs, "Bagefter.", "--efterfølgende")
     assert "ukendt besøg 'B9'" in c.refused(*obs, "x", "--visit", "B9")
-    assert "er tomt" in c.refused(*obs, "   \t ")
     c.ok("visit", "start", T, "--visit", "B1")
-    c.ok(*obs, "På besøget.", "--visit", "B1")
+    assert "er tomt" in c.refused(*obs, "   \t ")
+    assert c.ok(*obs, "På besøget.")["payload"]["visit"] == "B1"  # the visit in progress, signed into it
+    c.ok("visit", "start", T, "--visit", "B1b")
+    assert "flere besøg i gang (B1, B1b)" in c.refused(*obs, "Hvilket besøg?")
+    c.ok("visit", "abort", T, "--visit", "B1b", "--reason", "Startet ved en fejl.")
     c.ok("visit", "complete", T, "--visit", "B1")
+    assert "intet besøg er i gang" in c.refused(*obs, "Senere.")
     assert "--efterfoelgende" in c.refused(*obs, "Senere.", "--visit", "B1")
-    c.ok(*obs, "Indsamlet bagefter med samme metode.", "--visit", "B1", "--efterfølgende")
+    late = c.ok(*obs, "Indsamlet bagefter med samme metode.", "--visit", "B1", "--efterfølgende")
+    assert late["payload"]["visit"] == "B1" and late["payload"]["efterfoelgende"] is True
     c.ok("visit", "start", T, "--visit", "B2")
     c.ok("visit", "abort", T, "--visit", "B2", "--reason", "Borgerne var ikke hjemme.")
     assert "er afbrudt" in c.refused(*obs, "Efter afbrydelsen.", "--visit", "B2")
+    assert "er afbrudt" in c.refused(*obs, "Efter afbrydelsen.", "--visit", "B2", "--efterfølgende")
+    history = c("history", T).stdout
+    assert "visit=B1 " in history and "Indsamlet bagefter" in history
+
+
+def test_7_an_import_without_a_visit_is_refused_as_a_whole(tilsyn, tmp_path):
+    c = tilsyn
+    batch = tmp_path / "besoeg.toml"
+    batch.write_text(f'''tilbud = "{T}"
+actor = "{KAREN}"
+[[event]]
+type = "observation"
+marker = "2.3.1"
+source = "borger"
+method = "interview"
+text = "Uden besøg."
+[[event]]
+type = "visit-started"
+visit = "B1"
+kind = "uanmeldt"
+''', encoding="utf-8")
+    assert "intet besøg er i gang" in c.refused("import", str(batch))
+
+
+def test_7_acts_are_not_dated_before_what_they_answer_or_rest_on(tilsyn):
+    c = tilsyn
+    c.ok("visit", "start", T, "--visit", "B1", "--occurred-at", "2024-05-02T08:00:00Z")
+    c.ok("visit", "complete", T, "--occurred-at", "2024-05-02T12:00:00Z")
+    c.ok("assess", "marker", T, "2.3.1", "ikke-til-stede", "--reason", "Dørene låses.", "--occurred-at",
+         "2024-05-03T08:00:00Z")
+    c.ok("assess", "criterion", T, "2.3", "ikke-opfyldt", "--reason", named("2.3", {"2.3.1": "ikke til stede"}),
+         "--occurred-at", "2024-05-03T09:00:00Z")
+    # A marker re-assessed later: a decision backdated before it would rest on what it could not know.
+    c.ok("assess", "marker", T, "2.3.2", "til-stede", "--reason", "Indberetninger følges op.", "--occurred-at",
+         "2024-05-04T08:00:00Z")
+    v = c.ok("varsel", T, "påbud", "--criterion", "2.3", "--indhold", "Ophør med at låse døre.", "--deadline",
+             "2024-08-01", "--hjemmel", HJEMMEL, "--reason", BEGRUNDELSE, "--hoeringsfrist", "2024-05-20",
+             "--occurred-at", "2024-05-06T08:00:00Z", who=LARS)
+    assert ("høringssvaret er dateret 1. maj 2024 kl. 10.00 (CEST), før varslet seq "
+            f"{v['seq']} (6. maj 2024 kl. 10.00 (CEST))") in c.refused(
+        "hoering", T, str(v["seq"]), "--text", "Vi retter op.", "--occurred-at", "2024-05-01T08:00:00Z", who=TOVE)
+    svar = c.ok("hoering", T, str(v["seq"]), "--text", "Vi retter op.", "--occurred-at", "2024-05-10T08:00:00Z",
+                who=TOVE)
+    decide = ["decide", T, "påbud", "--varsel", str(v["seq"]), "--reason", BEGRUNDELSE, "--hoering-afvejning",
+              "Svaret ændrer ikke, at kriteriet ikke er opfyldt."]
+    assert f"før høringssvaret seq {svar['seq']}, som afgørelsen afvejer" in c.refused(
+        *decide, "--occurred-at", "2024-05-08T08:00:00Z", who=LARS)
+    d = c.ok(*decide, "--occurred-at", "2024-05-12T08:00:00Z", who=LARS)
+    assert f"forlængelsen er dateret 7. maj 2024 kl. 10.00 (CEST), før afgørelsen seq {d['seq']}" in c.refused(
+        "decision", "extend", T, str(d["seq"]), "--deadline", "2024-09-01", "--reason", "Mere tid.", "--occurred-at",
+        "2024-05-07T08:00:00Z", who=LARS)
+    for marker in ("2.3.1", "2.3.2"):
+        c.ok("assess", "marker", T, marker, "til-stede", "--reason", "Forholdet er rettet.", "--occurred-at",
+             "2024-06-01T08:00:00Z")
+    new = c.ok("assess", "criterion", T, "2.3", "opfyldt", "--reason", named("2.3", {}), "--occurred-at",
+               "2024-06-01T09:00:00Z")
+    assert f"før vurderingen af kriterium 2.3 seq {new['seq']}, som den hviler på" in c.refused(
+        "decision", "fulfil", T, str(d["seq"]), "--reason", "Ny vurdering viser 2.3 opfyldt.", "--occurred-at",
+        "2024-05-20T08:00:00Z", who=LARS)
+    assert f"rettelsen er dateret 1. maj 2024 kl. 10.00 (CEST), før hændelsen seq {new['seq']}" in c.refused(
+        "correct", T, str(new["seq"]), "--reason", "Fejl.", "--occurred-at", "2024-05-01T08:00:00Z")
+    c.ok("decision", "fulfil", T, str(d["seq"]), "--reason", "Ny vurdering viser 2.3 opfyldt.", "--occurred-at",
+         "2024-06-02T08:00:00Z", who=LARS)
+
+
+def test_7_a_decision_is_not_dated_before_the_marker_verdicts_of_its_criteria(tilsyn):
+    c = tilsyn
+    c.ok("assess", "marker", T, "2.3.1", "ikke-til-stede", "--reason", "Dørene låses.", "--occurred-at", "2024-05-03")
+    c.ok("assess", "criterion", T, "2.3", "ikke-opfyldt", "--reason", named("2.3", {"2.3.1": "ikke til stede"}),
+         "--occurred-at", "2024-05-03T09:00:00Z")
+    c.ok("assess", "marker", T, "2.3.2", "til-stede", "--reason", "Indberetninger følges op.", "--occurred-at",
+         "2024-05-05T08:00:00Z")
+    assert "ligger før vurderingen af markør 2.3.2" in c.refused(
+        "decide", T, "påbud", "--criterion", "2.3", "--deadline", later(60), "--indhold", "I", "--hjemmel", HJEMMEL,
+        "--reason", BEGRUNDELSE, "--uden-partshoering", "Haster.", "--occurred-at", "2024-05-04T08:00:00Z", who=LARS)
+
+
+def test_7_the_clock_tolerance_is_a_setting(tilsyn, tmp_path):
+    from datetime import datetime, timezone
+
+    c = tilsyn
+    soon = (datetime.now(timezone.utc) + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    c.ok("visit", "start", T, "--visit", "B1", "--occurred-at", soon)  # within the default 5 minutes
+    (tmp_path / "tilsyn.toml").write_text(f'[settings]\n"supervision.klagevejledning" = "{KLAGE}"\n'
+                                          f'"supervision.ur_tolerance_minutter" = 1\n', encoding="utf-8")
+    assert "i fremtiden (mere end 1 minut efter nu)" in c.refused("visit", "start", T, "--visit", "B2",
+                                                                     "--occurred-at", soon)
 
 
 def test_7_data_from_an_aborted_visit_do_not_count_toward_the_design(tilsyn):
@@ -434,3 +529,18 @@ def test_the_demo_runs_varsel_hoeringssvar_paabud_plan_new_assessment_fulfilled(
         assert state.legal_status() == "godkendt"
         rules = {f.rule for f in sup.findings(state)}
         assert not rules & {"frist-overskredet", "genoptagelse", "uden-partshoering", "varsel-uden-afgoerelse"}
+
+
+def test_7_the_hoeringsfrist_is_a_danish_date(tilsyn):
+    """Half past midnight in Copenhagen is already the day after the høringsfrist, though UTC says otherwise."""
+    c = tilsyn
+    c.ok("assess", "marker", T, "2.3.1", "ikke-til-stede", "--reason", "Dørene låses.", "--occurred-at", "2024-05-03")
+    c.ok("assess", "criterion", T, "2.3", "ikke-opfyldt", "--reason", named("2.3", {"2.3.1": "ikke til stede"}),
+         "--occurred-at", "2024-05-03T09:00:00Z")
+    v = c.ok("varsel", T, "påbud", "--criterion", "2.3", "--indhold", "Ophør med at låse døre.", "--deadline",
+             "2024-08-01", "--hjemmel", HJEMMEL, "--reason", BEGRUNDELSE, "--hoeringsfrist", "2024-05-20",
+             "--occurred-at", "2024-05-06T08:00:00Z", who=LARS)
+    decide = ["decide", T, "påbud", "--varsel", str(v["seq"]), "--reason", BEGRUNDELSE]
+    assert "høringsfristen 2024-05-20 er ikke udløbet" in c.refused(*decide, "--occurred-at",
+                                                                   "2024-05-20T23:30:00+02:00", who=LARS)
+    c.ok(*decide, "--occurred-at", "2024-05-21T00:30:00+02:00", who=LARS)

@@ -31,6 +31,7 @@ def _setup(path, kek=KEK, url=None):
     sup = Supervision(ledger, PLUGINS)
     sup.record(karen, "T-1", ev.TILBUD_REGISTERED,
                {"tilbud": "T-1", "name": "Lærkehøj", "tilbud_type": "døgntilbud", "has_board": False})
+    sup.record(karen, "T-1", ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"})  # observations belong to it
     return ledger, sup, karen, lone
 
 

@@ -252,6 +252,7 @@ def test_3_begrundelse_names_each_marker_with_its_verdict(tilsyn):
 
 def test_3_at_gul_and_rod_the_begrundelse_names_sources_and_methods(tilsyn):
     c = tilsyn
+    c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
     c.ok("observe", T, "2.3.1", "--source", "borger", "--method", "interview", "--text", "Dørene låses.")
     c.ok("observe", T, "2.3.1", "--source", "dokumenter", "--method", "dokumentanalyse", "--text", "Fire indberetninger.")
     c.marker("2.3.1", "ikke-til-stede")
@@ -291,6 +292,7 @@ def test_4_gul_records_the_doubt_and_the_widened_design_and_expects_it_covered(t
         {"marker": "2.3.1", "method": "trianguleringsinterview", "source": "pårørende"}]
     subjects = sorted(f["message"] for f in c.findings("udvidet-design-ikke-daekket"))
     assert len(subjects) == 2 and "2.3.1.d" in subjects[0] + subjects[1]
+    c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
     c.ok("observe", T, "2.3.1", "--source", "fysiske rammer", "--method", "observation", "--element", "2.3.1.d",
          "--text", "Fællesarealets dør er aflåst.")
     c.ok("observe", T, "2.3.1", "--source", "pårørende", "--method", "trianguleringsinterview",
@@ -323,6 +325,7 @@ def test_4_widening_is_refused_unless_gul(tilsyn):
 def test_4_investigating_beyond_the_design_while_groen_is_reported(tilsyn):
     c = tilsyn
     c.ok("risk", T, "grøn", "--reason", "Intet giver anledning til tvivl.")
+    c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
     c.ok("observe", T, "5.1.1", "--source", "borger", "--method", "interview", "--text", "Borgerne er glade.")
     (f,) = c.findings("ud-over-design-ved-groen")
     assert "uden for undersøgelsesdesignet" in f["message"] and f["severity"] == "info"
@@ -380,6 +383,7 @@ def test_5_interviews_record_their_form_and_replacements_their_reason(tilsyn):
 
 def test_5_sources_the_seed_names_and_open_lists_where_it_says_fx(tilsyn):
     c = tilsyn
+    c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
     for source in ("whistleblowerordningen", "underretning", "anden myndighed"):
         c.ok("observe", T, "2.3.1", "--source", source, "--method", "dokumentanalyse", "--text", "Oplysning modtaget.")
     # "fx pårørende, værge, handlekommune eller anden relevant professionel aktør": any relevant source, as given.
@@ -576,6 +580,7 @@ def test_9_audit_lessons_as_findings(tilsyn):
     global T
     old, T = T, "P-1"
     try:
+        c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
         c.ok("observe", T, "3.1.1", "--source", "tilbudsportalen", "--method", "dokumentanalyse", "--text", "CV.")
         c.ok("observe", T, "3.1.1", "--source", "medarbejder", "--method", "interview", "--element", "3.1.1.c",
              "--text", "Medarbejderne har supervision hver måned.")
@@ -621,6 +626,7 @@ def test_10_danish_of_refusals_explain_and_the_demo(tilsyn, tmp_path):
     error = c.refused("plan", "approve", T, who=TOVE)
     assert "opfølgningsplanen for T-7 har ingen punkter at godkende" in error and "plan_revision" not in error
     # Design coverage names a trianguleringsinterview "med" its source.
+    c.ok("visit", "start", T)  # observations belong to a visit (issue 13 item 7)
     c.ok("observe", T, "1.1.3", "--source", "medarbejder", "--method", "interview", "--text", "Mål følges.")
     c.marker("1.1.3", "til-stede")
     messages = " ".join(f["message"] for f in c.findings("undersoegelsesdesign"))

@@ -89,6 +89,11 @@ class Office:
                            tilbud, on("2020-01-02"))
 
     def observe(self, marker, source, method, text="Observation.", tilbud="T-1", **extra):
+        """An observation on the visit in progress (one is started if none is: data belong to a visit)."""
+        state = self.state(tilbud)
+        if "visit" not in extra and not any(v.status == "i gang" for v in state.live_visits()):
+            self.record(self.karen, ev.VISIT_STARTED, {"visit": f"B{len(state.visits) + 1}", "kind": "uanmeldt"},
+                        tilbud)
         return self.record(self.karen, ev.OBSERVATION,
                            {"marker": marker, "source": source, "method": method, "text": text, **extra}, tilbud)
 

@@ -20,7 +20,7 @@ import msgspec
 from tilsyn.ledger import timefmt
 from tilsyn.standards import events as ev
 from tilsyn.standards import legal
-from tilsyn.standards.danish import with_article
+from tilsyn.standards.danish import danish_day, danish_time, with_article
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
 
 from . import hjemler as hjemler_list
@@ -37,7 +37,8 @@ _DECIDING = (ev.DECISION_ISSUED, ev.VARSEL)
 
 
 def _day(stamp: str) -> date:
-    return date.fromisoformat(stamp[:10])
+    """The Danish calendar day of an instant: frister and høringsfrister are Danish dates."""
+    return date.fromisoformat(danish_day(stamp))
 
 
 def _time(stamp: str) -> datetime:
@@ -55,7 +56,7 @@ def master_data(stmt, state, catalog):
     if p.get("status", legal.ANSOEGER) == legal.GODKENDT:
         if not p.get("godkendt_dato"):
             return "et tilbud, der registreres som godkendt, skal have godkendelsens dato (--godkendt DATO)"
-        if p["godkendt_dato"] > stmt.occurred_at[:10]:
+        if p["godkendt_dato"] > danish_day(stmt.occurred_at):
             return f"godkendelsens dato {p['godkendt_dato']} ligger efter registreringen"
     elif p.get("godkendt_dato"):
         return "en ansøger har ingen godkendelsesdato; en godkendelse træffes som afgørelse (tilsyn decide … godkendelse)"
@@ -71,15 +72,59 @@ def time_sanity(stmt, state, catalog, settings):
         return f"ugyldigt tidspunkt {stmt.occurred_at!r}"
     skew = timedelta(minutes=int(settings.get("supervision.ur_tolerance_minutter", 5)))
     if occurred > now + skew:
-        return (f"tidspunktet {stmt.occurred_at[:16]} ligger i fremtiden (mere end "
-                f"{int(skew.total_seconds() // 60)} minutter efter nu)")
+        minutes = int(skew.total_seconds() // 60)
+        return (f"tidspunktet {danish_time(stmt.occurred_at)} ligger i fremtiden (mere end "
+                f"{minutes} {'minut' if minutes == 1 else 'minutter'} efter nu)")
     if stmt.type != ev.TILBUD_REGISTERED and state.registered_at and stmt.occurred_at < state.registered_at:
-        return f"tidspunktet {stmt.occurred_at[:16]} ligger før tilbuddet blev registreret ({state.registered_at[:16]})"
+        return (f"tidspunktet {danish_time(stmt.occurred_at)} ligger før tilbuddet blev registreret "
+                f"({danish_time(state.registered_at)})")
     if stmt.type in (ev.VISIT_COMPLETED, ev.VISIT_ABORTED):
         visits = [v for v in state.live_visits() if v.visit == stmt.payload["visit"]]
         if visits and stmt.occurred_at < visits[-1].occurred_at:
             return (f"besøget {visits[-1].visit!r} kan ikke afsluttes før det begyndte "
-                    f"({visits[-1].occurred_at[:16]})")
+                    f"({danish_time(visits[-1].occurred_at)})")
+    return None
+
+
+_ACT_NAMES = {ev.HOERINGSSVAR: "høringssvaret", ev.DECISION_ISSUED: "afgørelsen", ev.DECISION_EXTENDED: "forlængelsen",
+              ev.DECISION_LIFTED: "ophævelsen", ev.DECISION_FULFILLED: "efterkommelsen",
+              ev.DECISION_CONFIRMED: "fastholdelsen", ev.CORRECTION: "rettelsen"}
+
+
+def _earlier_acts(stmt, state):
+    """(what, fact) for each recorded act this one answers, weighs or follows up, so cannot predate."""
+    from .rules import fact_of
+
+    p = stmt.payload
+    if stmt.type == ev.CORRECTION:
+        fact = fact_of(state, p["corrects"])
+        return [(f"hændelsen seq {fact.seq}, der rettes", fact)] if fact is not None else []
+    if stmt.type in (ev.HOERINGSSVAR, ev.DECISION_ISSUED):
+        v = state.varsel(p["varsel"]) if p.get("varsel") is not None else None
+        if v is None:
+            return []
+        acts = [(f"varslet seq {v.seq}", v)]
+        if stmt.type == ev.DECISION_ISSUED:
+            acts += [(f"høringssvaret seq {h.seq}, som afgørelsen afvejer", h) for h in state.live_svar(v)]
+        return acts
+    d = state.decision(p["decision"])
+    if d is None:
+        return []
+    acts = [(f"afgørelsen seq {d.seq}", d)]
+    acts += [(f"forlængelsen seq {x.seq}", x) for x in d.extensions if state.live(x.seq)]
+    if stmt.type == ev.DECISION_FULFILLED:
+        acts += [(f"vurderingen af kriterium {c} seq {v.seq}, som den hviler på", v)
+                 for c in d.criteria if (v := state.criterion_verdict(c)) is not None]
+    return acts
+
+
+def time_order(stmt, state, catalog):
+    """An act is not dated before what it answers, weighs or follows up (a høringssvar before its varsel, a
+    decision before the høringssvar it weighs, a frist extended before the decision was made …)."""
+    for what, fact in _earlier_acts(stmt, state):
+        if fact.occurred_at > stmt.occurred_at:
+            return (f"{_ACT_NAMES[stmt.type]} er dateret {danish_time(stmt.occurred_at)}, før {what} "
+                    f"({danish_time(fact.occurred_at)})")
     return None
 
 
@@ -111,7 +156,12 @@ def observation_visit(stmt, state, catalog):
     if not name:
         if p.get("efterfoelgende"):
             return "en efterfølgende observation skal nævne det besøg, den hører til (--visit)"
-        return None
+        # Seed 002: data are gathered on a visit, or afterwards for it «med samme metoder og kilder».
+        open_ = [v.visit for v in state.live_visits() if v.status == "i gang"]
+        if open_:
+            return f"der er flere besøg i gang ({', '.join(open_)}); angiv, hvilket observationen hører til (--visit)"
+        return ("en observation hører til et tilsynsbesøg, men intet besøg er i gang: start besøget (tilsyn visit "
+                "start), eller angiv det besøg, den er indsamlet efterfølgende til (--visit ID --efterfoelgende)")
     visits = [v for v in state.live_visits() if v.visit == name]
     if not visits:
         known = ", ".join(v.visit for v in state.live_visits()) or "ingen"
@@ -120,7 +170,7 @@ def observation_visit(stmt, state, catalog):
     if v.status == "afbrudt":
         return f"besøget {name!r} er afbrudt; dets data tæller ikke, og der kan ikke observeres til det"
     if stmt.occurred_at < v.occurred_at:
-        return f"observationen ligger før besøget {name!r} begyndte ({v.occurred_at[:16]})"
+        return f"observationen ligger før besøget {name!r} begyndte ({danish_time(v.occurred_at)})"
     if v.status == "gennemført" and not p.get("efterfoelgende"):
         return (f"besøget {name!r} er gennemført; en observation indsamlet bagefter skal siges at være "
                 f"efterfølgende (--efterfoelgende)")
@@ -171,11 +221,17 @@ def decision_basis(stmt, state, catalog, settings):
         if not failing:
             return (f"{with_article(p['kind'])} kræver mindst ét kvalitetskriterium, der står som ikke opfyldt "
                     f"(af {', '.join(p['criteria'])} er intet vurderet ikke opfyldt)")
+    what = "afgørelsen" if stmt.type == ev.DECISION_ISSUED else "varslet"
     for c in p["criteria"]:
-        v = state.criterion_verdict(c)
-        if v is not None and v.occurred_at > stmt.occurred_at:
-            return (f"{'afgørelsen' if stmt.type == ev.DECISION_ISSUED else 'varslet'} ({stmt.occurred_at[:16]}) "
-                    f"ligger før vurderingen af kriterium {c} ({v.occurred_at[:16]}), som den hviler på")
+        verdicts = [("kriterium", c, state.criterion_verdict(c))]
+        try:
+            verdicts += [("markør", m.id, state.marker_verdict(m.id)) for m in model.criterion(c).markers]
+        except (KeyError, AttributeError):
+            pass
+        for noun, ident, v in verdicts:
+            if v is not None and v.occurred_at > stmt.occurred_at:
+                return (f"{what} ({danish_time(stmt.occurred_at)}) ligger før vurderingen af {noun} {ident} "
+                        f"({danish_time(v.occurred_at)}), som den hviler på")
     deadline = p.get("deadline")
     if p["kind"] in legal.ORDER_KINDS and not deadline:
         return f"{with_article(p['kind'])} kræver en frist (--deadline)"
@@ -247,7 +303,7 @@ def partshoering(stmt, state, catalog):
     if used is not None:
         return f"varslet (seq {seq}) er allerede brugt af afgørelsen seq {used.seq}"
     svar = state.live_svar(v)
-    if not svar and stmt.occurred_at[:10] <= v.hoeringsfrist:
+    if not svar and danish_day(stmt.occurred_at) <= v.hoeringsfrist:
         return (f"høringsfristen {v.hoeringsfrist} er ikke udløbet, og der er intet høringssvar; "
                 f"afgørelsen kan tidligst træffes dagen efter fristen")
     if svar and not p.get("hoering_afvejning"):
@@ -274,7 +330,7 @@ def hoering_valid(stmt, state, catalog, settings):
 
 def varsel_frist(stmt, state, catalog):
     p = stmt.payload
-    if p["hoeringsfrist"] <= stmt.occurred_at[:10]:
+    if p["hoeringsfrist"] <= danish_day(stmt.occurred_at):
         return f"høringsfristen {p['hoeringsfrist']} skal ligge efter varslet"
     if p.get("deadline") and p["deadline"] < p["hoeringsfrist"]:
         return f"den varslede frist {p['deadline']} ligger før høringsfristen {p['hoeringsfrist']}"
@@ -303,7 +359,7 @@ def decision_followup(stmt, state, catalog):
         current = state.frist(d)
         if current and p["deadline"] <= current:
             return f"den nye frist {p['deadline']} skal ligge efter den nuværende ({current})"
-        if p["deadline"] < stmt.occurred_at[:10]:
+        if p["deadline"] < danish_day(stmt.occurred_at):
             return f"den nye frist {p['deadline']} ligger før i dag"
         return None
     # fulfilled
@@ -378,6 +434,9 @@ GUARDS = [
     GuardRule("tidspunkt", "Tidspunkter giver mening: ikke i fremtiden (ud over en lille tolerance), ikke før "
               "tilbuddet blev registreret, et besøg afsluttes ikke før det begyndte.", time_sanity,
               with_settings=True),
+    GuardRule("tidsfoelge", "En handling dateres ikke før det, den svarer på, afvejer eller følger op på: et "
+              "høringssvar efter varslet, en afgørelse efter høringssvaret, en forlængelse efter afgørelsen.",
+              time_order, (*_ACT_NAMES,)),
     GuardRule("tilbud-stamdata", "Et tilbud registreres som ansøger eller som godkendt med dato.", master_data,
               (ev.TILBUD_REGISTERED,)),
     GuardRule("observation-besoeg", "En observation hører til et påbegyndt, ikke afbrudt besøg, eller siger, at "

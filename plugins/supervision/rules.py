@@ -68,6 +68,12 @@ def correction_target(stmt, state, catalog, settings):
 
 
 def _actor_of(state, seq):
+    fact = fact_of(state, seq)
+    return fact.actor if fact is not None else None
+
+
+def fact_of(state, seq):
+    """The recorded fact (visit, observation, verdict, decision, varsel …) at ``seq``, if the state keeps one."""
     for coll in (state.visits, state.observations, state.risks, state.decisions, state.approvals,
                  state.indikator_checks, state.monitorings,
                  [a for h in state.markers.values() for a in h], [a for h in state.criteria.values() for a in h],
@@ -77,7 +83,7 @@ def _actor_of(state, seq):
                 getattr(state, "widenings", [])):
         for fact in coll:
             if fact.seq == seq:
-                return fact.actor
+                return fact
     return None
 
 
