@@ -363,7 +363,7 @@ def test_a_paabud_rests_on_a_criterion_ikke_opfyldt_and_records_rules_and_basis(
     d = o.paabud(deadline=later(30))
     assert d.actor == "Lars"
     assert d.payload["rule_versions"] == plugins.versions() == {
-        "kvalitetsmodel": "1.1.0", "opfoelgningsplan": "1.0.0", "regional_1_3": "1.0.0", "supervision": "2.0.0"}
+        "kvalitetsmodel": "1.1.0", "opfoelgningsplan": "1.0.0", "regional_1_3": "1.0.0", "supervision": "2.1.0"}
     assert d.payload["standard"] == "kvalitetsmodel-2025"
 
     # A later re-assessment does not move what the decision rested on when it was made.

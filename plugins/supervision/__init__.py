@@ -13,7 +13,7 @@ from tilsyn.standards import events as ev
 
 from . import legal_rules, regional_rules, rules
 
-__version__ = "2.0.0"  # issue 13: the legal rules (varsel, hjemmel, status, frist) replace 1.0.0's
+__version__ = "2.1.0"  # 2.0.0: the legal rules of issue 13; 2.1.0: observations need a visit, acts in time order
 
 ASSESS = frozenset({"tilsynskonsulent"})
 DECIDE = frozenset({"tilsynsleder"})
