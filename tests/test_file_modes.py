@@ -61,6 +61,7 @@ def test_a_report_with_personal_data_in_clear_is_0600_and_says_so(tmp_path, loos
     _run(tmp_path, "init", "--authority", AUTHORITY)
     _run(tmp_path, "--as", AUTHORITY, "keys", "add", "Karen", "--role", "tilsynskonsulent")
     _run(tmp_path, "--as", "Karen", "tilbud", "add", "T-1", "--name", "Lærkehøj", "--type", "døgntilbud")
+    _run(tmp_path, "--as", "Karen", "visit", "start", "T-1")  # an observation belongs to a visit
     _run(tmp_path, "--as", "Karen", "observe", "T-1", "2.3.1", "--source", "borger", "--method", "interview",
          "--subject", "B-17", "--text", "Anders Jensen blev fastholdt i køkkenet")
     shown = _run(tmp_path, "--as", "Karen", "report", "T-1", "--out", str(tmp_path / "rapport.html"))

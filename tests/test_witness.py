@@ -115,7 +115,7 @@ def write_policy(path: Path, log_vkey: str, witnesses, tail: str) -> None:
 
 def add_observation(demo: Demo, text: str = "Beboerne fortæller om faste aftaler.") -> None:
     demo.ok("--as", "Karen Holm", "observe", "T-1001", "2.3.1", "--source", "pårørende", "--method",
-            "trianguleringsinterview", "--text", text)
+            "trianguleringsinterview", "--visit", "B3", "--efterfoelgende", "--text", text)  # after the demo's visit
 
 
 def state_size(w: Witness, origin: str) -> int:
