@@ -13,7 +13,7 @@ from .documents.output import DocumentOut, out_options
 @click.argument("seq", type=click.IntRange(min=1), metavar="SEQ")
 @out_options
 @pass_app
-def letter(app: AppContext, tilbud_id: str, seq: int, out: str, pdf: bool) -> None:
+def letter(app: AppContext, tilbud_id: str, seq: int, out: str, pdf: bool, as_json: bool) -> None:
     """Write the varsel or afgørelse at SEQ of TILBUD as a letter (HTML, or PDF/A with --pdf or a .pdf FILE).
 
     An afgørelse states indhold, frist, begrundelse with criteria and markers, hjemmel, the partshøring
@@ -25,7 +25,7 @@ def letter(app: AppContext, tilbud_id: str, seq: int, out: str, pdf: bool) -> No
     from .documents.verification import NotVerified
     from .output import fail
 
-    target = DocumentOut(out, pdf)
+    target = DocumentOut(out, pdf, as_json)
     try:
         data = collect(app, tilbud_id, seq)
     except NotVerified as e:

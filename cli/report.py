@@ -25,7 +25,8 @@ from .documents.output import DocumentOut, out_options
 @click.option("--as-of", metavar="DATE|SEQ", help="The report as the ledger stood then: a seq, a date or a time.")
 @click.option("--internal", is_flag=True, help="The tilsyn's internal view: findings, suggested verdicts, explain trees.")
 @pass_app
-def report(app: AppContext, tilbud_id: str, out: str, pdf: bool, as_of: str | None, internal: bool) -> None:
+def report(app: AppContext, tilbud_id: str, out: str, pdf: bool, as_json: bool, as_of: str | None,
+           internal: bool) -> None:
     """Write the tilsynsrapport about TILBUD (in Danish) as HTML, or as PDF/A with --pdf or a .pdf FILE.
 
     Personal data is shown only to a tilsynskonsulent or tilsynsleder (--as); other readers see
@@ -38,7 +39,7 @@ def report(app: AppContext, tilbud_id: str, out: str, pdf: bool, as_of: str | No
     from .documents.verification import NotVerified
     from .output import fail
 
-    target = DocumentOut(out, pdf)
+    target = DocumentOut(out, pdf, as_json)
     try:
         data = collect(app, tilbud_id, as_of, internal=internal)
     except NotVerified as e:

@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from tilsyn.standards.danish import way
+from tilsyn.standards.danish import number_of, way
 from tilsyn.standards.service import parse_as_of
 
 from .context import AppContext, pass_app
@@ -140,9 +140,9 @@ def _print_status(s: dict, findings, out: Lines) -> None:
         for item in plan["items"]:
             f = item["fields"]
             out.print(f"  {f['priority']}. prioritet [{item['item']}] {f['tema']}: {f['emne'][:70]} "
-                          f"({f['start']} – {f['slut']}; {len(item['revisions'])} revision(er))"
-                          + (f" · besvarer seq {f['answers']}" if f.get("answers") else "")
-                          + (" · resultat registreret" if item["result"] else ""))
+                      f"({f['start']} – {f['slut']}; {number_of(len(item['revisions']), 'revision', 'revisioner')})"
+                      + (f" · besvarer seq {f['answers']}" if f.get("answers") else "")
+                      + (" · resultat registreret" if item["result"] else ""))
     for r in s["regional"]:
         mon = r["last_monitoring"]
         out.print(f"{r['standard']} {r['title']}: seneste overvågning {mon['date'] if mon else '–'}")

@@ -3,7 +3,7 @@
 * :func:`way` — a method and a source: «interview af medarbejdere» but «trianguleringsinterview med
   pårørende» (one triangulates *with* another source).
 * :func:`with_article` — a decision kind with its indefinite article: «et påbud», «en godkendelse med vilkår».
-* :func:`count_of` — «1 af 1 indikator», «3 af 4 indikatorer».
+* :func:`count_of` — «1 af 1 indikator», «3 af 4 indikatorer»; :func:`number_of` — «1 kvittering», «2 kvitteringer».
 * Times for people: :func:`danish_time` («1. december 2026 kl. 10.00 (CET)»), :func:`danish_date`
   («31. januar 2027») and :func:`danish_day` — the calendar day in Denmark of a stored UTC instant, the
   day a frist or a høringsfrist (Danish dates) is compared with.
@@ -31,6 +31,11 @@ def way(method: str, source: str) -> str:
 def with_article(kind: str) -> str:
     """The decision kind with its indefinite article."""
     return f"{'en' if kind.startswith(_COMMON_GENDER) else 'et'} {kind}"
+
+
+def number_of(n: int, singular: str, plural: str) -> str:
+    """«1 kvittering», «0 kvitteringer», «2 kvitteringer» — never «kvittering(er)»."""
+    return f"{n} {singular if n == 1 else plural}"
 
 
 def count_of(done: int, total: int, singular: str, plural: str) -> str:

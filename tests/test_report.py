@@ -259,6 +259,22 @@ def test_unknown_tilbud_bad_output_and_stdout(demo):
     assert result.exit_code == 0 and result.output.startswith("<!DOCTYPE html>")
 
 
+def test_documents_say_in_danish_or_as_json_what_was_written(demo):
+    out = demo / "svar.html"
+    said = tilsyn(demo, "--as", SUPERVISOR, "report", TILBUD, "--out", str(out))
+    assert said.exit_code == 0 and "1 kvittering skrevet ved siden af" in said.output and "(er)" not in said.output
+    letter = tilsyn(demo, "letter", TILBUD, str(PAABUD_SEQ), "--out", str(demo / "svar.pdf"), "--json")
+    assert letter.exit_code == 0, letter.output
+    assert json.loads(letter.stdout) == {
+        "document": "Afgørelse for T-1001", "out": str(demo / "svar.pdf"), "format": "pdf/a",
+        "receipts": [f"T-1001-afgoerelse-{PAABUD_SEQ}.tlog-proof"], "receipts_embedded": True,
+        "personal_data_in_clear": False}
+    shown = json.loads(tilsyn(demo, "--as", SUPERVISOR, "report", TILBUD, "--out", str(out), "--json").stdout)
+    assert shown["format"] == "html" and shown["personal_data_in_clear"] is True and not shown["receipts_embedded"]
+    refused = tilsyn(demo, "report", TILBUD, "--out", "-", "--json")
+    assert refused.exit_code == 2 and refused.output.startswith("tilsyn: error: ")
+
+
 def test_the_verification_section_names_the_checkpoint(demo):
     page = write_report(demo, TILBUD)
     text = visible_text(page)
@@ -353,7 +369,7 @@ def test_the_afgoerelse_letter(demo):
     assert "senest 31. januar 2027" in text
     assert "Kvalitetskriterium 2.3: Tilbuddet forebygger magtanvendelser" in text
     assert "Kvalitetsmarkør 2.3.1" in text and "ikke til stede" in text
-    assert "Med venlig hilsen Lone Dahl" in text
+    assert "Med venlig hilsen Lone Dahl Tilsynsleder Socialtilsyn Øst" in text  # name, title, authority
     assert "seq" not in body_text(page).lower()
 
 
@@ -401,6 +417,21 @@ def test_the_report_as_pdf_a(demo):
         fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
         rows = fonts.splitlines()[2:]
         assert rows and all(" yes " in row for row in rows), fonts
+
+
+def test_no_page_of_the_report_body_is_left_half_empty(demo):
+    """A marker with many observations breaks between them; it does not leave 40 % of a page blank (seen
+    on the demo's page 2). Only the page before the landscape plan or the appendix may end early."""
+    path = write_doc(demo, "report", TILBUD, suffix=".pdf")
+    boxes = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = re.findall(r'<page width="[\d.]+" height="([\d.]+)">(.*?)</page>', boxes, re.S)
+    for number, (height, body) in enumerate(pages[:-1], 1):
+        following = re.search(r"<word[^>]*>([^<]*)</word>", pages[number][1])
+        if following and following.group(1) in ("Opfølgningsplan", "Bilag:"):
+            continue
+        # The lowest line of text above the running footer, as a share of the page height.
+        lowest = max(float(y) for y in re.findall(r'yMax="([\d.]+)"', body) if float(y) < 0.93 * float(height))
+        assert lowest / float(height) > 0.75, f"page {number} ends at {lowest / float(height):.0%} of its height"
 
 
 def log_policy(directory: Path) -> Path:

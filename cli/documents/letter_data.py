@@ -32,6 +32,10 @@ def collect(app, tilbud: str, seq: int) -> dict[str, Any]:
         raise ValidationError(f"seq {seq} is not a varsel or a decision of tilbud {tilbud!r}"
                               + (f" (those are: {', '.join(map(str, acts))})" if acts else " (it has none)"))
     then = sup.summary(sup.state(tilbud, as_of=seq))  # the criteria and markers as they stood then
+    signed = next(sup.ledger.read(stream=f"tilbud/{tilbud}", after_seq=seq - 1, until_seq=seq), None)
+    info = sup.ledger.key_info(signed.statement.key_id) if signed is not None else None
+    # The signer's title under the signature: the role their key held when they signed (tilsynsleder).
+    signer_roles = sorted(info.roles_at(seq) & {"tilsynsleder", "tilsynskonsulent"}) if info else []
     act = _decision(decision, then, state) if decision is not None else _notice(notice, then)
     master = legal.get("master") or {}
     return {
@@ -42,4 +46,5 @@ def collect(app, tilbud: str, seq: int) -> dict[str, Any]:
                    "info": {MASTER_LABELS.get(k, k): v for k, v in master.items()}},
         "verification": verification.to_dict(), "version": _version(),
         "generated_at": verification.checked_at, "seq": seq, "authority_address": None,
+        "signer_title": ", ".join(signer_roles).capitalize() or None,
     }

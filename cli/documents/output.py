@@ -9,12 +9,16 @@ from pathlib import Path
 
 import click
 
-from ..output import console, fail
+from tilsyn.standards.danish import number_of
+
+from ..output import console, emit_json, fail
 from . import Attachment, write_pdf
 
 
 def out_options(f):
-    """``--out FILE`` and ``--pdf`` for a document command."""
+    """``--out FILE``, ``--pdf`` and ``--json`` for a document command."""
+    f = click.option("--json", "as_json", is_flag=True,
+                     help="Say what was written as JSON (file, format, receipts, personal data).")(f)
     f = click.option("--pdf", is_flag=True, help="Write PDF/A (also chosen by a FILE ending in .pdf).")(f)
     return click.option("--out", "out", required=True, metavar="FILE",
                         help="Where to write the document ('-' for HTML on stdout).")(f)
@@ -23,11 +27,13 @@ def out_options(f):
 class DocumentOut:
     """One output target, checked before anything is read, written whole or not at all."""
 
-    def __init__(self, out: str, pdf: bool):
-        self.out = out
+    def __init__(self, out: str, pdf: bool, as_json: bool = False):
+        self.out, self.as_json = out, as_json
         self.pdf = pdf or out.lower().endswith(".pdf")
         if out == "-" and self.pdf:
             fail("a PDF is not written to stdout: give --out FILE.pdf")
+        if out == "-" and as_json:
+            fail("--json says on stdout what was written: give --out FILE")
         if out != "-":
             parent = Path(out).resolve().parent
             if not parent.is_dir():
@@ -49,10 +55,15 @@ class DocumentOut:
         except OSError as e:
             fail(f"cannot write {self.out}: {e.strerror or e}")
         kind = "PDF/A" if self.pdf else "HTML"
+        if self.as_json:
+            emit_json({"document": what, "out": self.out, "format": "pdf/a" if self.pdf else "html",
+                       "receipts": [a.name for a in attachments], "receipts_embedded": self.pdf,
+                       "personal_data_in_clear": personal})
+            return
         extra = ""
         if attachments:
-            extra = (f" med {len(attachments)} kvittering(er) indlejret" if self.pdf else
-                     f"; {len(attachments)} kvittering(er) skrevet ved siden af")
+            receipts = number_of(len(attachments), "kvittering", "kvitteringer")
+            extra = f" med {receipts} indlejret" if self.pdf else f"; {receipts} skrevet ved siden af"
         console.print(f"{what} skrevet til {self.out} ({kind}){extra}", markup=False)
         if personal:
             console.print(f"Bemærk: {self.out} indeholder personoplysninger i klar tekst; filen er kun læsbar for "

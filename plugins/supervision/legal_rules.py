@@ -20,7 +20,7 @@ import msgspec
 from tilsyn.ledger import timefmt
 from tilsyn.standards import events as ev
 from tilsyn.standards import legal
-from tilsyn.standards.danish import danish_day, danish_time, with_article
+from tilsyn.standards.danish import danish_day, danish_time, number_of, with_article
 from tilsyn.standards.rules import Finding, FindingRule, GuardRule
 
 from . import hjemler as hjemler_list
@@ -474,7 +474,8 @@ def overdue(state, catalog, settings):
         if not frist or frist >= today:
             continue
         answering = [i for i in state.plan() if state.item_fields(i).get("answers") == d.seq]
-        plan = (f"; {len(answering)} planpunkt(er) besvarer det, men kun tilsynet kan forlænge fristen"
+        plan = (f"; {number_of(len(answering), 'planpunkt', 'planpunkter')} besvarer det, men kun tilsynet kan "
+                f"forlænge fristen"
                 if answering else "; intet planpunkt besvarer det")
         yield Finding("frist-overskredet", "alvorlig", f"afgørelse seq {d.seq}",
                       f"{d.kind} med frist {frist} er overskredet og hverken efterkommet, ophævet eller forlænget"
