@@ -44,6 +44,11 @@ class Table:
 
     def add(self, figure: str, value: str, reference: str = "", ratio: float | None = None, goal: str = "",
             met: bool | None = None, note: str = "") -> None:
+        if met is not None and ratio is not None and goal.startswith("≥ "):
+            try:  # a goal on the ratio is judged on the ratio as shown (a shown 1.00 meets ≥ 1.0)
+                met = round(ratio, 2) >= float(goal[2:])
+            except ValueError:
+                pass  # a goal in other units (events/s) keeps the caller's judgement
         mark = "" if met is None else ("yes" if met else "**no**")
         self.rows.append((figure, value, reference, "" if ratio is None else f"{ratio:.2f}", goal, mark, note))
         print(f"  {figure}: {value} {reference} {goal} {mark}", file=sys.stderr, flush=True)
