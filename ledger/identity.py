@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,9 @@ LOG_ACTOR = "ledger"
 """The pseudo-actor of the ledger's log key (a reserved name: no person can be registered as it)."""
 LOG_ROLE = "ledger"
 """The pseudo-role only the log key holds: it alone signs StreamHeads events and rotates itself."""
+
+POSSESSION_EXTRA = ("x25519_public_key",)
+"""Optional key-registration fields a proof of possession covers (the reader's X25519 key, see readers)."""
 
 POSSESSION_CONTEXT = b"tilsyn-key-possession/1\n"
 """Prefix of the bytes a new key signs to prove it is held by whoever presents it (see possession_bytes)."""
@@ -61,11 +65,20 @@ class KeyInfo:
     revoked_seq: int | None = None
     revoke_reason: str | None = None
     granted_seqs: dict[str, int] = field(default_factory=dict)
+    scopes: dict[str, set[str]] = field(default_factory=dict)
+    """Role → the tilbud it is limited to (a role not listed here holds authority-wide)."""
 
     def copy(self) -> "KeyInfo":
-        """An independent copy (roles and grants are mutable)."""
+        """An independent copy (roles, grants and scopes are mutable)."""
         return KeyInfo(self.key_id, self.actor, self.public_key, set(self.roles), self.registered_seq,
-                       self.revoked_seq, self.revoke_reason, dict(self.granted_seqs))
+                       self.revoked_seq, self.revoke_reason, dict(self.granted_seqs),
+                       {r: set(t) for r, t in self.scopes.items()})
+
+    def roles_for(self, statement: Statement) -> set[str]:
+        """The roles that count for ``statement``: the authority-wide ones, and each scoped role whose
+        tilbud include every tilbud the statement is about (none, if it is about no tilbud)."""
+        about = statement_tilbud(statement)
+        return {r for r in self.roles if r not in self.scopes or (about and about <= self.scopes[r])}
 
     def roles_at(self, seq: int) -> set[str]:
         """The roles this key held when the event at ``seq`` was appended (empty if not yet registered)."""
@@ -84,6 +97,7 @@ class KeyInfo:
             "public_key": base64.b64encode(self.public_key).decode(),
             "roles": sorted(self.roles), "registered_seq": self.registered_seq,
             "revoked_seq": self.revoked_seq, "revoke_reason": self.revoke_reason,
+            "tilbud": {r: sorted(t) for r, t in sorted(self.scopes.items())},
         }
 
 
@@ -105,6 +119,35 @@ def _roles(payload: dict[str, Any]) -> set[str]:
     if unknown:
         raise ValidationError(f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}")
     return set(roles)
+
+
+TILBUD_STREAM_KIND = "tilbud/"
+_TILBUD_ID = re.compile(r"^[^\s/]{1,100}$")
+
+
+def statement_tilbud(statement: Statement) -> set[str]:
+    """The tilbud a statement is about: its stream's id for a ``tilbud/<id>`` stream, and the payload's
+    ``tilbud`` if it names one (a scoped role counts only if it covers all of them)."""
+    about = set()
+    if statement.stream.startswith(TILBUD_STREAM_KIND):
+        about.add(statement.stream[len(TILBUD_STREAM_KIND):])
+    named = statement.payload.get("tilbud") if isinstance(statement.payload, dict) else None
+    if isinstance(named, str):
+        about.add(named)
+    return about
+
+
+def _scope(payload: dict[str, Any], roles: set[str]) -> set[str] | None:
+    """The tilbud a key event limits its roles to (``None``: authority-wide)."""
+    if "tilbud" not in payload:
+        return None
+    scope = payload["tilbud"]
+    if (not isinstance(scope, list) or not scope or not all(isinstance(t, str) and _TILBUD_ID.match(t) for t in scope)
+            or scope != sorted(set(scope))):
+        raise ValidationError("tilbud must be a non-empty, sorted list of distinct tilbud ids")
+    if "admin" in roles:
+        raise ValidationError("the admin role cannot be limited to tilbud (key management is authority-wide)")
+    return set(scope)
 
 
 class KeyRegistry:
@@ -173,7 +216,13 @@ class KeyRegistry:
                 + (f" ({info.revoke_reason})" if info.revoke_reason else ""))
         if not required_roles:  # an event type whose rules name no role may be signed by nobody
             raise AuthorizationError(f"the rules in force let nobody sign {statement.type} (no role may)")
-        if not (info.roles & required_roles):
+        if not (info.roles_for(statement) & required_roles):
+            scoped = sorted(r for r in info.roles & required_roles if r in info.scopes)
+            if scoped:
+                about = sorted(statement_tilbud(statement))
+                raise AuthorizationError(
+                    f"{info.actor!r} holds {scoped[0]} only for tilbud {', '.join(sorted(info.scopes[scoped[0]]))}; "
+                    f"this {statement.type} is about {', '.join(about) if about else 'no tilbud'}")
             raise AuthorizationError(
                 f"{info.actor!r} lacks the role for {statement.type} "
                 f"(needs {' or '.join(sorted(required_roles))}; has {', '.join(sorted(info.roles)) or 'none'})")
@@ -223,16 +272,34 @@ class KeyRegistry:
                 raise ValidationError("key registration needs the owner's name")
             if name == LOG_ACTOR:
                 raise ValidationError(f"the name {LOG_ACTOR!r} is reserved for the ledger's log key")
-            self.keys[kid] = KeyInfo(kid, name, pub, _roles(p), seq)
+            if "proof" not in p:
+                raise ValidationError("a key registration needs the new key's proof of possession")
+            for extra in POSSESSION_EXTRA:
+                if extra in p:
+                    _public_key({"public_key": p[extra]})  # 32 bytes of base64, like every public key
+            check_possession(self.ledger_id or "", name, p, pub, POSSESSION_EXTRA)
+            roles = _roles(p)
+            scope = _scope(p, roles)
+            self.keys[kid] = KeyInfo(kid, name, pub, roles, seq,
+                                     scopes={r: set(scope) for r in roles} if scope is not None else {})
         elif statement.type == ROLE_GRANTED:
             info = self.keys.get(p.get("key_id", ""))
             if info is None:
                 raise ValidationError(f"role granted to unknown key {p.get('key_id')!r}")
             if info.actor == LOG_ACTOR:
                 raise ValidationError("the ledger's log key holds no role but its own")
-            for role in _roles(p):
+            roles = _roles(p)
+            scope = _scope(p, roles)
+            for role in roles:
+                if scope is not None and role in info.roles and role not in info.scopes:
+                    raise ValidationError(f"{info.actor!r} holds {role} authority-wide already")
+                if scope is None:
+                    info.scopes.pop(role, None)  # widened to the whole authority
+                elif role not in info.roles or role in info.scopes:
+                    info.scopes.setdefault(role, set()).update(scope)
+                if role not in info.roles:
+                    info.granted_seqs[role] = seq
                 info.roles.add(role)
-                info.granted_seqs[role] = seq
         elif statement.type == KEY_REVOKED:
             info = self.keys.get(p.get("key_id", ""))
             if info is None:

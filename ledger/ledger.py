@@ -343,9 +343,40 @@ class Ledger:
 
     def register_key(
         self, admin: Signer, name: str, roles: Sequence[str], keystore: KeyStore, *,
-        passphrase: str | None = None, occurred_at: str | None = None,
+        passphrase: str | None = None, occurred_at: str | None = None, tilbud: Sequence[str] = (),
     ) -> tuple[KeyInfo, str]:
-        """Create a key pair for ``name`` with ``roles``; store the private key; append the registration."""
+        """NOT FOR PRODUCTION (demo and tests): make ``name``'s key pair in ``keystore`` — the admin's own
+        key home, so the admin could sign as that person — and register it with ``roles`` (limited to
+        ``tilbud`` if given). Real enrollment: :func:`enrollment.make_request` in the person's own home,
+        then :meth:`register_request`."""
+        from .enrollment import make_request, read_request
+
+        name = self._check_new_name(name, roles)
+        private = keys.generate()
+        request = read_request(make_request(private, name, self.ledger_id, self.origin), self.ledger_id)
+        path = keystore.save(private, passphrase)
+        try:
+            info = self._register(admin, request, roles, tilbud, occurred_at)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return info, str(path)
+
+    def register_request(self, admin: Signer, request_bytes: bytes, roles: Sequence[str], *,
+                         name: str | None = None, tilbud: Sequence[str] = (),
+                         occurred_at: str | None = None) -> KeyInfo:
+        """Register a person's own key from their enrollment request (enrollment.py) with ``roles``,
+        limited to ``tilbud`` if given. ``name``, if given, must be the name the request was made for.
+        The admin never sees the private key; the event records the proof of possession."""
+        from .enrollment import read_request
+
+        request = read_request(request_bytes, self.ledger_id)
+        if name is not None and name != request.name:
+            raise ValidationError(f"the request was made for {request.name!r}, not for {name!r}")
+        self._check_new_name(request.name, roles)
+        return self._register(admin, request, roles, tilbud, occurred_at)
+
+    def _check_new_name(self, name: str, roles: Sequence[str]) -> str:
         if name == identity.LOG_ACTOR:
             raise ValidationError(f"the name {name!r} is reserved for the ledger's log key")
         if self.registry().active_key(name) is not None:
@@ -354,25 +385,31 @@ class Ledger:
         if bad or not roles:
             raise ValidationError(f"unknown role {bad[0]!r}; roles are {', '.join(identity.ROLES)}"
                                   if bad else "give at least one role")
-        private = keys.generate()
-        pub = keys.public_bytes(private)
-        payload = {"name": name, "key_id": keys.key_id(pub), "public_key": base64.b64encode(pub).decode(),
-                   "roles": sorted(set(roles))}
-        path = keystore.save(private, passphrase)
-        try:
-            self.record(admin, KEYS_STREAM, identity.KEY_REGISTERED, payload, occurred_at=occurred_at)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return self.registry().keys[payload["key_id"]], str(path)
+        return name
 
-    def grant_role(self, admin: Signer, name: str, role: str, *, occurred_at: str | None = None) -> Event:
-        """Grant ``role`` to ``name``'s active key."""
+    def _register(self, admin: Signer, request, roles: Sequence[str], tilbud: Sequence[str],
+                  occurred_at: str | None) -> KeyInfo:
+        payload = request.payload(list(roles))
+        if tilbud:
+            payload["tilbud"] = sorted(set(tilbud))
+        if payload["key_id"] in self.registry().keys:
+            raise ValidationError(f"key {payload['key_id']} is registered already")
+        self.record(admin, KEYS_STREAM, identity.KEY_REGISTERED, payload, occurred_at=occurred_at)
+        return self.registry().keys[payload["key_id"]]
+
+    def grant_role(self, admin: Signer, name: str, role: str, *, occurred_at: str | None = None,
+                   tilbud: Sequence[str] = ()) -> Event:
+        """Grant ``role`` to ``name``'s active key: authority-wide, or for the given ``tilbud`` only."""
         info = self._require_active(name)
-        if role in info.roles:
-            raise ValidationError(f"{name!r} already holds the role {role!r}")
-        return self.record(admin, KEYS_STREAM, identity.ROLE_GRANTED,
-                           {"key_id": info.key_id, "name": name, "roles": [role]}, occurred_at=occurred_at)
+        scope = info.scopes.get(role)
+        if role in info.roles and scope is None:
+            raise ValidationError(f"{name!r} already holds the role {role!r} authority-wide")
+        if tilbud and scope is not None and set(tilbud) <= scope:
+            raise ValidationError(f"{name!r} already holds the role {role!r} for {', '.join(sorted(tilbud))}")
+        payload = {"key_id": info.key_id, "name": name, "roles": [role]}
+        if tilbud:
+            payload["tilbud"] = sorted(set(tilbud))
+        return self.record(admin, KEYS_STREAM, identity.ROLE_GRANTED, payload, occurred_at=occurred_at)
 
     def revoke_key(self, admin: Signer, name: str, reason: str, *, occurred_at: str | None = None) -> Event:
         """Revoke ``name``'s active key, saying why. Events signed before stay valid."""
@@ -704,7 +741,8 @@ class Ledger:
             if signer is None:
                 continue
             info = self._registry.keys.get(signer.key_id)
-            roles = set(info.roles) if info is not None else (
+            # Authority-wide roles only: a role limited to some tilbud does not reach ledger/policy.
+            roles = {r for r in info.roles if r not in info.scopes} if info is not None else (
                 set(batch[0].statement.payload.get("roles", ())) if genesis else set())
             if not roles & RULES_SIGNERS:
                 continue

@@ -220,7 +220,7 @@ class Supervision:
         # who may correct, whose høringssvar it is).
         info = self.ledger.key_info(statement.key_id)
         settings = {**self.plugins.settings, "now": timefmt.now(),
-                    "actor_roles": frozenset(info.roles) if info is not None else frozenset()}
+                    "actor_roles": frozenset(info.roles_for(statement)) if info is not None else frozenset()}
         for guard in self.plugins.guards:
             if guard.applies_to(statement.type):
                 reason = guard.run(statement, state, self.catalog, settings)

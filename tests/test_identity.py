@@ -16,6 +16,7 @@ from tilsyn.ledger.checkpoint import checkpoint_body, sign_note
 from tilsyn.ledger.checkpoints import list_checkpoints, note_key_name
 from tilsyn.ledger.envelope import Record, encode_record, leaf_hash
 from tilsyn.ledger.heads import HEADS_STREAM, STREAM_HEADS
+from tilsyn.ledger.enrollment import make_request
 from tilsyn.ledger.identity import KEY_REGISTERED, KEYS_STREAM, LOG_ACTOR
 from tilsyn.ledger.signing import SignedStatement
 from tilsyn.ledger.store import checkpoints
@@ -34,13 +35,10 @@ def second_ledger(tmp_path, name: str = "other"):
     return ledger, admin, keystore
 
 
-def register_same_key(ledger: Ledger, admin, name: str, public_key: bytes) -> None:
-    """Register a public key already registered elsewhere (what the replay of issue 10 relied on)."""
-    from tilsyn.ledger.keys import key_id
-
-    ledger.record(admin, KEYS_STREAM, KEY_REGISTERED, {"name": name, "key_id": key_id(public_key),
-                                                       "public_key": base64.b64encode(public_key).decode(),
-                                                       "roles": ["tilsynskonsulent"]})
+def register_same_key(ledger: Ledger, admin, signer) -> None:
+    """The same person enrolls the same key in a second ledger (what the replay of issue 10 relied on)."""
+    request = make_request(signer.private_key, signer.actor, ledger.ledger_id, ledger.origin)
+    ledger.register_request(admin, request, ["tilsynskonsulent"])
 
 
 def append_raw(ledger: Ledger, data: bytes, signature: bytes) -> int:
@@ -71,7 +69,7 @@ def test_cross_ledger_replay_is_refused_on_append(ledger, keystore, tmp_path):
     karen = ledger.signer("Karen", keystore)
     event = ledger.record(karen, STREAM, "test.Note/1", {"text": "kun i denne ledger"})
     other, admin, _ = second_ledger(tmp_path)
-    register_same_key(other, admin, "Karen", karen.public_key)  # the same person, the same key, elsewhere
+    register_same_key(other, admin, karen)  # the same person, the same key, elsewhere
     before = other.count()
     with pytest.raises(AuthorizationError, match="signed for ledger"):
         other.append(SignedStatement(event.statement, event.statement_bytes, event.signature))
@@ -82,7 +80,7 @@ def test_cross_ledger_replay_is_refused_on_append(ledger, keystore, tmp_path):
 def test_verify_refuses_a_replayed_statement(ledger, keystore, tmp_path):
     karen = ledger.signer("Karen", keystore)
     other, admin, _ = second_ledger(tmp_path)
-    register_same_key(other, admin, "Karen", karen.public_key)
+    register_same_key(other, admin, karen)
     # A statement Karen signed for the first ledger, at the stream version the second one expects next.
     stmt = ledger.statement(karen, STREAM, "test.Note/1", {"text": "genbrugt"}, stream_version=1)
     signed = karen.sign(stmt)
@@ -98,7 +96,7 @@ def test_verify_bundle_refuses_a_replayed_statement(ledger, keystore, tmp_path):
 
     karen = ledger.signer("Karen", keystore)
     other, admin, other_home = second_ledger(tmp_path)
-    register_same_key(other, admin, "Karen", karen.public_key)
+    register_same_key(other, admin, karen)
     other.log = other.log_signer(other_home)
     honest = other.record(karen, STREAM, "test.Note/1", {"text": "ærlig"})  # Karen signs for this ledger too
     doc = json.loads(export_bundle(other, STREAM, other.log))
@@ -207,3 +205,165 @@ def test_cli_checkpoint_rotate_ledger_and_vkey(tmp_path):
         assert len(list_checkpoints(ledger)) == 1 and log_vkey(ledger) == new_vkey
     refused = run("--as", AUTHORITY, "keys", "revoke", "ledger", "--reason", "væk")
     assert refused.exit_code == 2 and refused.stderr.startswith("tilsyn: error: ") and "rotated" in refused.stderr
+
+
+# -- enrollment: the person's own key, the admin never holds it ---------------------------------------
+def cli_run(home, db, *args, passphrase: str | None = None):
+    env = {"TILSYN_HOME": str(home), "TILSYN_DB": str(db), "TILSYN_ACTOR": None, "TILSYN_PASSPHRASE": passphrase}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+def test_enrollment_round_trip_with_two_key_homes(tmp_path):
+    admin_home, person_home, db = tmp_path / "admin-machine", tmp_path / "mette-machine", tmp_path / "t.db"
+    assert cli_run(admin_home, db, "init", "--authority", AUTHORITY).exit_code == 0
+    request = tmp_path / "mette.request.json"
+    made = cli_run(person_home, db, "keys", "generate", "Mette Lund", "--out", str(request), "--json",
+                   passphrase="mettes eget")
+    assert made.exit_code == 0, made.output
+    kid = json.loads(made.stdout)["key_id"]
+    doc = json.loads(request.read_text())
+    assert doc["format"] == "tilsyn-key-request/1" and doc["name"] == "Mette Lund" and "private" not in request.read_text()
+    added = cli_run(admin_home, db, "--as", AUTHORITY, "keys", "add", "Mette Lund", "--role", "tilbudsleder",
+                    "--tilbud", "T-1001", "--request", str(request), "--json")
+    assert added.exit_code == 0, added.output
+    assert json.loads(added.stdout)["key_file"] is None
+    # The private key is on the person's machine only, encrypted under their own passphrase.
+    assert (person_home / "keys" / f"{kid}.pem").exists()
+    assert b"ENCRYPTED" in (person_home / "keys" / f"{kid}.pem").read_bytes()
+    assert not (admin_home / "keys" / f"{kid}.pem").exists()
+    assert all(kid not in p.name for p in admin_home.rglob("*"))
+    with Ledger.open(str(db), make_policy()) as ledger:
+        registered = next(e for e in ledger.read(stream=KEYS_STREAM) if e.type == KEY_REGISTERED)
+        assert registered.payload["proof"] == doc["proof"] and registered.payload["tilbud"] == ["T-1001"]
+        mette = ledger.signer("Mette Lund", KeyStore(person_home), "mettes eget")
+    with Ledger.open(str(db), make_policy()) as ledger:
+        ledger.register_key(ledger.signer(AUTHORITY, KeyStore(admin_home)), "Ole", ["tilsynskonsulent"],
+                            KeyStore(admin_home))
+    verified = cli_run(admin_home, db, "verify")
+    assert verified.exit_code == 0, verified.output
+    assert mette.key_id == kid
+
+
+def test_a_request_for_another_ledger_or_altered_is_refused(ledger, keystore, tmp_path):
+    from tilsyn.ledger.keys import generate
+
+    other, _, _ = second_ledger(tmp_path)
+    key = generate()
+    foreign = make_request(key, "Per", other.ledger_id, other.origin)
+    before = ledger.count()
+    with pytest.raises(ValidationError, match="made for ledger"):
+        ledger.register_request(ledger.authority_signer, foreign, ["tilsynskonsulent"])
+    doc = json.loads(make_request(key, "Per", ledger.ledger_id, ledger.origin))
+    for change in ({"name": "Per Hansen"}, {"public_key": base64.b64encode(bytes(32)).decode()}):
+        forged = json.dumps(dict(doc, **change)).encode()
+        with pytest.raises(ValidationError):
+            ledger.register_request(ledger.authority_signer, forged, ["tilsynskonsulent"])
+    with pytest.raises(ValidationError, match="not for"):
+        ledger.register_request(ledger.authority_signer, json.dumps(doc).encode(), ["tilsynskonsulent"], name="Ole")
+    assert ledger.count() == before
+    other.close()
+
+
+def test_cli_add_with_a_bad_request_exits_2_and_changes_nothing(tmp_path):
+    home, db = tmp_path / "home", tmp_path / "t.db"
+    assert cli_run(home, db, "init", "--authority", AUTHORITY).exit_code == 0
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"format": "tilsyn-key-request/1", "name": "Per"}')
+    with Ledger.open(str(db)) as ledger:
+        before = ledger.count()
+    result = cli_run(home, db, "--as", AUTHORITY, "keys", "add", "Per", "--role", "tilsynskonsulent", "--request", str(bad))
+    assert result.exit_code == 2 and result.stderr.startswith("tilsyn: error: ") and "lacks" in result.stderr
+    with Ledger.open(str(db)) as ledger:
+        assert ledger.count() == before
+
+
+def test_verify_rechecks_the_proof_of_possession(ledger, keystore):
+    """An insider swaps the public key in a registration (re-signed by the admin): verify refuses it."""
+    from tilsyn.ledger.keys import generate, key_id, public_bytes
+
+    authority = ledger.authority_signer
+    stranger = public_bytes(generate())
+    request = json.loads(make_request(generate(), "Per", ledger.ledger_id, ledger.origin))
+    payload = {"name": "Per", "key_id": key_id(stranger), "public_key": base64.b64encode(stranger).decode(),
+               "roles": ["tilsynskonsulent"], "proof": request["proof"]}
+    stmt = ledger.statement(authority, KEYS_STREAM, KEY_REGISTERED, payload)
+    with pytest.raises(ValidationError, match="proof of possession"):
+        ledger.append(authority.sign(stmt))
+    signed = authority.sign(stmt)
+    seq = append_raw(ledger, signed.data, signed.signature)
+    report = verify_ledger(ledger.store, ledger.policy)
+    assert not report.ok and report.first.seq == seq and "proof of possession" in report.first.message
+
+
+# -- scoped roles -----------------------------------------------------------------------------
+def scoped_ledger(ledger, keystore):
+    """Per is a tilsynskonsulent for T-1 only; Karen (authority-wide) works on T-2."""
+    ledger.register_key(ledger.authority_signer, "Per", ["tilsynskonsulent"], keystore, tilbud=["T-1"])
+    return ledger.signer("Per", keystore), ledger.signer("Karen", keystore)
+
+
+def test_a_scoped_role_acts_only_on_its_tilbud(ledger, keystore):
+    per, karen = scoped_ledger(ledger, keystore)
+    ledger.record(per, "tilbud/T-1", "test.Note/1", {"text": "på T-1"})
+    ledger.record(karen, "tilbud/T-2", "test.Note/1", {"text": "på T-2"})
+    before = ledger.count()
+    for stream in ("tilbud/T-2", "notes/general"):
+        with pytest.raises(AuthorizationError, match="only for tilbud T-1"):
+            ledger.record(per, stream, "test.Note/1", {"text": "uden for rammen"})
+    assert ledger.count() == before
+    ledger.grant_role(ledger.authority_signer, "Per", "tilsynskonsulent", tilbud=["T-2"])
+    ledger.record(per, "tilbud/T-2", "test.Note/1", {"text": "nu også T-2"})
+    info = ledger.key_info(per.key_id)
+    assert info.scopes == {"tilsynskonsulent": {"T-1", "T-2"}} and info.to_dict()["tilbud"] == {
+        "tilsynskonsulent": ["T-1", "T-2"]}
+    with pytest.raises(ValidationError, match="cannot be limited"):
+        ledger.register_key(ledger.authority_signer, "Ib", ["admin"], keystore, tilbud=["T-1"])
+    assert verify_ledger(ledger.store, ledger.policy).ok
+
+
+def test_verify_and_verify_bundle_refuse_an_event_beyond_its_scope(ledger, keystore):
+    from .test_bundle import reseal
+
+    per, karen = scoped_ledger(ledger, keystore)
+    honest = ledger.record(karen, "tilbud/T-2", "test.Note/1", {"text": "Karens"})
+    doc = json.loads(export_bundle(ledger, "tilbud/T-2", ledger.log))
+    # The forger holds Per's key and the database: Per's own valid signature on an event about T-2.
+    beyond = per.sign(ledger.statement(per, "tilbud/T-2", "test.Note/1", {"text": "Pers"}, stream_version=1))
+    raw = encode_record(Record(honest.seq, honest.recorded_at, honest.prev, beyond.data, beyond.signature))
+    report = verify_bundle(json.dumps(reseal(ledger, doc, {honest.seq: raw})).encode())
+    assert not report.ok and any(p.seq == honest.seq and "only for tilbud T-1" in p.message for p in report.problems)
+    late = per.sign(ledger.statement(per, "tilbud/T-2", "test.Note/1", {"text": "Pers"}))
+    seq = append_raw(ledger, late.data, late.signature)
+    found = verify_ledger(ledger.store, ledger.policy)
+    assert not found.ok and found.first.seq == seq and "only for tilbud T-1" in found.first.message
+
+
+def test_a_scoped_tilbudsleder_is_refused_on_another_tilbuds_plan(tmp_path):
+    """The issue's case: the leader of one tilbud approved another's plan. Now exit 2, ledger unchanged."""
+    from tilsyn.cli.demo import run_demo
+
+    demo, home = tmp_path / "demo", tmp_path / "ib-machine"
+    assert run_demo(demo).ok
+    db = demo / "tilsyn.db"
+    admin = lambda *a: cli_run(demo, db, *a)  # noqa: E731
+    assert admin("--as", "Karen Holm", "tilbud", "add", "T-2002", "--name", "Solsikken",
+                 "--type", "dagtilbud").exit_code == 0
+    request = tmp_path / "ib.json"
+    assert cli_run(home, db, "keys", "generate", "Ib Berg", "--out", str(request)).exit_code == 0
+    added = admin("--as", AUTHORITY, "keys", "add", "Ib Berg", "--role", "tilbudsleder", "--tilbud", "T-2002",
+                  "--request", str(request))
+    assert added.exit_code == 0 and "tilbudsleder for T-2002" in added.stdout, added.output
+    ib = lambda *a: cli_run(home, db, "--as", "Ib Berg", *a)  # noqa: E731
+    with Ledger.open(str(db)) as ledger:
+        before = ledger.count()
+    row = ["--priority", "9", "--tema", "Organisation og ledelse", "--emne", "Supervision", "--maal", "M",
+           "--hvad", "H", "--hvordan", "H", "--start", "2026-12-01", "--slut", "2027-01-31", "--dokumentation", "D",
+           "--hvem", "Ib Berg"]
+    for args in (["plan", "add", "T-1001", *row], ["plan", "approve", "T-1001"]):
+        refused = ib(*args)
+        assert refused.exit_code == 2, refused.output
+        assert refused.stderr.startswith("tilsyn: error: ") and "only for tilbud T-2002" in refused.stderr
+        assert "Traceback" not in refused.output
+    with Ledger.open(str(db)) as ledger:
+        assert ledger.count() == before
+    assert admin("verify").exit_code == 0
