@@ -133,6 +133,24 @@ def revoke(app: AppContext, name: str, reason: str, as_json: bool) -> None:
     console.print(f"Revoked key {event.payload['key_id']} of {name} at seq {event.seq}")
 
 
+@keys.command("rotate")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@pass_app
+def rotate(app: AppContext, as_json: bool) -> None:
+    """Replace your own key (--as NAME) by a new one made in your key home.
+
+    Your current key signs the hand-over and the new key proves that you hold it; your roles carry over
+    and the old key is revoked from then on (what it signed before stays valid). A name never has two
+    active keys: this is the only way to get a new one without a revocation first.
+    """
+    event, new = app.ledger().rotate_key(app.signer(), app.keystore, app.passphrase)
+    if as_json:
+        emit_json(event.to_dict())
+        return
+    console.print(Text.assemble("Rotated the key of ", (visible(new.actor), "bold"),
+                                f" from {event.payload['previous_key_id']} to {new.key_id} at seq {event.seq}"))
+
+
 @keys.command("rotate-ledger")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from . import canonical, keys
 from .errors import ValidationError
 from .identity import POSSESSION_EXTRA as EXTRA_FIELDS, check_possession, possession_bytes
+from .names import name_problem, normalise
 from .strictjson import StrictJSONError, loads
 
 REQUEST_FORMAT = "tilsyn-key-request/1"
@@ -62,7 +63,12 @@ def _b64_32(value: Any, what: str) -> bytes:
 
 def make_request(private_key: Ed25519PrivateKey, name: str, ledger_id: str, origin: str,
                  x25519_public_key: bytes | None = None) -> bytes:
-    """The request file's bytes for ``private_key``'s public half (the private key stays with its owner)."""
+    """The request file's bytes for ``private_key``'s public half (the private key stays with its owner).
+    ``name`` is taken in its registered form (NFC, trimmed) and refused if it mixes scripts."""
+    name = normalise(name)
+    problem = name_problem(name)
+    if problem:
+        raise ValidationError(problem)
     pub = keys.public_bytes(private_key)
     pub_b64 = base64.b64encode(pub).decode()
     extra = {}
@@ -94,6 +100,9 @@ def read_request(data: bytes, ledger_id: str) -> KeyRequest:
     if doc["ledger_id"] != ledger_id:
         raise ValidationError(f"the key request was made for ledger {doc['ledger_id']!r} ({doc['origin']}), not for "
                               f"this one ({ledger_id})")
+    problem = name_problem(doc["name"])
+    if problem:
+        raise ValidationError(problem)
     pub = _b64_32(doc["public_key"], "public_key")
     if keys.key_id(pub) != doc["key_id"]:
         raise ValidationError("the request's key_id does not match its public key")

@@ -20,6 +20,7 @@ from typing import Any
 from .envelope import Statement
 from .errors import AuthorizationError, ValidationError
 from .keys import key_id as compute_key_id
+from .names import check_name, skeleton
 
 KEYS_STREAM = "ledger/keys"
 GENESIS = "ledger.Genesis/1"
@@ -27,7 +28,8 @@ KEY_REGISTERED = "ledger.KeyRegistered/1"
 ROLE_GRANTED = "ledger.RoleGranted/1"
 KEY_REVOKED = "ledger.KeyRevoked/1"
 LEDGER_KEY_ROTATED = "ledger.LedgerKeyRotated/1"
-KEY_EVENT_TYPES = frozenset({GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED, LEDGER_KEY_ROTATED})
+KEY_ROTATED = "ledger.KeyRotated/1"
+KEY_EVENT_TYPES = frozenset({GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED, LEDGER_KEY_ROTATED, KEY_ROTATED})
 
 ROLES = ("admin", "tilsynskonsulent", "tilsynsleder", "tilbudsleder")
 """The roles a key can hold. ``admin`` manages keys; the others are the domain's (see DOMAIN.md)."""
@@ -77,6 +79,8 @@ class KeyInfo:
     def roles_for(self, statement: Statement) -> set[str]:
         """The roles that count for ``statement``: the authority-wide ones, and each scoped role whose
         tilbud include every tilbud the statement is about (none, if it is about no tilbud)."""
+        if statement.type == KEY_ROTATED:
+            return set(self.roles)  # a key hands itself over, whatever its roles reach
         about = statement_tilbud(statement)
         return {r for r in self.roles if r not in self.scopes or (about and about <= self.scopes[r])}
 
@@ -161,6 +165,9 @@ class KeyRegistry:
         self.ledger_id: str | None = None
         self.genesis_key_id: str | None = None
         self.log_key_ids: list[str] = []  # the log keys, oldest first (genesis, then each rotation)
+        # False only while re-folding key events this machine verified before (Ledger._fold_keys): their
+        # names and proofs were checked then, and the confusables table costs ~0.1 s to load.
+        self.recheck = True
 
     def copy(self) -> "KeyRegistry":
         other = KeyRegistry()
@@ -168,6 +175,7 @@ class KeyRegistry:
         other.last_seq, other.authority, other.origin = self.last_seq, self.authority, self.origin
         other.ledger_id, other.genesis_key_id = self.ledger_id, self.genesis_key_id
         other.log_key_ids = list(self.log_key_ids)
+        other.recheck = self.recheck
         return other
 
     # -- queries -------------------------------------------------------------------------------
@@ -261,23 +269,20 @@ class KeyRegistry:
         elif statement.type == LEDGER_KEY_ROTATED:
             self._rotate_log_key(seq, statement)
         elif statement.type == KEY_REGISTERED:
-            pub = _public_key(p)
-            kid = compute_key_id(pub)
-            if kid != p.get("key_id"):
-                raise ValidationError("registered key_id does not match its public key")
-            if kid in self.keys:
-                raise ValidationError(f"key {kid} is registered already")
             name = p.get("name")
             if not isinstance(name, str) or not name:
                 raise ValidationError("key registration needs the owner's name")
             if name == LOG_ACTOR:
                 raise ValidationError(f"the name {LOG_ACTOR!r} is reserved for the ledger's log key")
+            if self.recheck:
+                check_name(name, {skeleton(k.actor): k.actor for k in self.keys.values()})
+            live = self.active_key(name)
+            if live is not None:
+                raise ValidationError(f"{name!r} has an active key already ({live.key_id}); a second key only as a "
+                                      "declared rotation ('tilsyn keys rotate')")
             if "proof" not in p:
                 raise ValidationError("a key registration needs the new key's proof of possession")
-            for extra in POSSESSION_EXTRA:
-                if extra in p:
-                    _public_key({"public_key": p[extra]})  # 32 bytes of base64, like every public key
-            check_possession(self.ledger_id or "", name, p, pub, POSSESSION_EXTRA)
+            pub, kid = self._new_key(p, name, recheck=self.recheck)
             roles = _roles(p)
             scope = _scope(p, roles)
             self.keys[kid] = KeyInfo(kid, name, pub, roles, seq,
@@ -309,8 +314,49 @@ class KeyRegistry:
             if info.actor == LOG_ACTOR:
                 raise ValidationError("the ledger's log key cannot be revoked, only rotated to a successor "
                                       "('tilsyn keys rotate-ledger')")
+            if self._is_admin(info) and not any(self._is_admin(k) for k in self.keys.values()
+                                                if k is not info and k.revoked_seq is None):
+                raise ValidationError(f"{info.actor!r} holds the last active admin key: register another admin "
+                                      "first, or rotate the key ('tilsyn keys rotate')")
             info.revoked_seq, info.revoke_reason = seq, p.get("reason")
+        elif statement.type == KEY_ROTATED:
+            self._rotate_key(seq, statement)
         self.last_seq = seq
+
+    def _new_key(self, p: dict[str, Any], name: str, recheck: bool = True) -> tuple[bytes, str]:
+        """The new key of a registration or rotation: its public key and id, checked, unknown so far, and
+        (unless re-folding what was verified before) proving possession for ``name`` on this ledger."""
+        pub = _public_key(p)
+        kid = compute_key_id(pub)
+        if kid != p.get("key_id"):
+            raise ValidationError("the new key's key_id does not match its public key")
+        if kid in self.keys:
+            raise ValidationError(f"key {kid} is registered already")
+        for extra in POSSESSION_EXTRA:
+            if extra in p:
+                _public_key({"public_key": p[extra]})  # 32 bytes of base64, like every public key
+        if recheck:
+            check_possession(self.ledger_id or "", name, p, pub, POSSESSION_EXTRA)
+        return pub, kid
+
+    @staticmethod
+    def _is_admin(info: KeyInfo) -> bool:
+        return "admin" in info.roles and "admin" not in info.scopes
+
+    def _rotate_key(self, seq: int, statement: Statement) -> None:
+        """A person's key hands over to their new one: signed by the old, the new proving possession.
+        Roles and scopes carry over; the old key is revoked at this seq."""
+        p = statement.payload
+        old = self.keys.get(p.get("previous_key_id", ""))
+        if old is None or old.key_id != statement.key_id or old.actor == LOG_ACTOR or p.get("name") != old.actor:
+            raise ValidationError("a key rotation must be signed by the key it replaces (previous_key_id), for its "
+                                  "owner's name")
+        if old.revoked_seq is not None:
+            raise ValidationError(f"key {old.key_id} is revoked already")
+        pub, kid = self._new_key(p, old.actor)
+        old.revoked_seq, old.revoke_reason = seq, f"rotated to {kid}"
+        self.keys[kid] = KeyInfo(kid, old.actor, pub, set(old.roles), seq,
+                                 scopes={r: set(t) for r, t in old.scopes.items()})
 
     def _rotate_log_key(self, seq: int, statement: Statement) -> None:
         """The old log key (the signer) hands over to a new one, which proves possession of itself."""
@@ -319,13 +365,7 @@ class KeyRegistry:
         if current is None or statement.key_id != current.key_id or p.get("previous_key_id") != current.key_id:
             raise ValidationError("a ledger key rotation must be signed by the current log key and name it as "
                                   "previous_key_id")
-        pub = _public_key(p)
-        kid = compute_key_id(pub)
-        if kid != p.get("key_id"):
-            raise ValidationError("the new log key's key_id does not match its public key")
-        if kid in self.keys:
-            raise ValidationError(f"key {kid} is registered already")
-        check_possession(self.ledger_id or "", LOG_ACTOR, p, pub)
+        pub, kid = self._new_key(p, LOG_ACTOR)
         current.revoked_seq, current.revoke_reason = seq, f"rotated to {kid}"
         self.keys[kid] = KeyInfo(kid, LOG_ACTOR, pub, {LOG_ROLE}, seq)
         self.log_key_ids.append(kid)

@@ -370,13 +370,18 @@ class Ledger:
         The admin never sees the private key; the event records the proof of possession."""
         from .enrollment import read_request
 
+        from .names import normalise
+
         request = read_request(request_bytes, self.ledger_id)
-        if name is not None and name != request.name:
+        if name is not None and normalise(name) != request.name:
             raise ValidationError(f"the request was made for {request.name!r}, not for {name!r}")
         self._check_new_name(request.name, roles)
         return self._register(admin, request, roles, tilbud, occurred_at)
 
     def _check_new_name(self, name: str, roles: Sequence[str]) -> str:
+        from .names import normalise
+
+        name = normalise(name)
         if name == identity.LOG_ACTOR:
             raise ValidationError(f"the name {name!r} is reserved for the ledger's log key")
         if self.registry().active_key(name) is not None:
@@ -410,6 +415,26 @@ class Ledger:
         if tilbud:
             payload["tilbud"] = sorted(set(tilbud))
         return self.record(admin, KEYS_STREAM, identity.ROLE_GRANTED, payload, occurred_at=occurred_at)
+
+    def rotate_key(self, signer: Signer, keystore: KeyStore, passphrase: str | None = None, *,
+                   x25519_public_key: bytes | None = None, occurred_at: str | None = None) -> tuple[Event, Signer]:
+        """Replace ``signer``'s key by a new one made in ``keystore`` (the person's own key home): the old key
+        signs the hand-over, the new one proves possession; roles and scopes carry over. Returns the
+        event and the new signer."""
+        from .enrollment import make_request, read_request
+
+        private = keys.generate()
+        request = read_request(make_request(private, signer.actor, self.ledger_id, self.origin, x25519_public_key),
+                               self.ledger_id)
+        payload = {"name": signer.actor, "previous_key_id": signer.key_id, "key_id": request.key_id,
+                   "public_key": request.public_key, "proof": request.proof, **request.extra}
+        path = keystore.save(private, passphrase)
+        try:
+            event = self.record(signer, KEYS_STREAM, identity.KEY_ROTATED, payload, occurred_at=occurred_at)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return event, self.signer(signer.actor, keystore, passphrase)
 
     def revoke_key(self, admin: Signer, name: str, reason: str, *, occurred_at: str | None = None) -> Event:
         """Revoke ``name``'s active key, saying why. Events signed before stay valid."""
@@ -1096,6 +1121,7 @@ class Ledger:
     def _fold_keys(self, conn, st: Verified) -> KeyRegistry:
         """The registry from the verified key events only: their bytes must give the digest verified."""
         registry = KeyRegistry()
+        registry.recheck = False  # verified before: names and proofs were checked then
         mark = st.streams.get(KEYS_STREAM)
         digest, version = ZERO_DIGEST, 0
         try:
@@ -1116,6 +1142,7 @@ class Ledger:
         if mark is None or (version, digest) != (mark.version, mark.digest):
             raise self._locate(conn, "the key events differ from those this machine verified (a key event was "
                                      "forged, removed, altered or re-filed)")
+        registry.recheck = True
         return registry
 
     def _locate(self, conn, fallback: str) -> DamagedError:

@@ -16,7 +16,7 @@ import msgspec
 
 from .errors import ValidationError
 from .heads import STREAM_HEADS, StreamHeadsPayload
-from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, LEDGER_KEY_ROTATED, LOG_ROLE, ROLE_GRANTED
+from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, KEY_ROTATED, LEDGER_KEY_ROTATED, LOG_ROLE, ROLES, ROLE_GRANTED
 from .rules import RULES_IN_FORCE, RULES_SIGNERS, RulesPayload, rules_bytes, rules_payload
 
 SUBJECT_ERASED = "ledger.SubjectErased/1"
@@ -32,6 +32,17 @@ class LedgerKeyRotated(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     key_id: str
     public_key: str
     proof: str
+
+
+class KeyRotated(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """A person's key hands over to their new one (signed by the old; ``proof`` signed by the new)."""
+
+    name: str
+    previous_key_id: str
+    key_id: str
+    public_key: str
+    proof: str
+    x25519_public_key: str | None = None
 
 
 class SubjectErased(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -101,6 +112,8 @@ class Policy:
                                 description="every stream's last event, committed to by the next checkpoint"))
         self.register(EventType(LEDGER_KEY_ROTATED, frozenset({LOG_ROLE}), LedgerKeyRotated,
                                 description="rotation of the ledger's log key"))
+        # Any person's key may hand itself over (the registry checks it is the key named as previous).
+        self.register(EventType(KEY_ROTATED, frozenset(ROLES), KeyRotated, description="rotation of a person's key"))
 
     def register(self, event_type: EventType) -> None:
         """Add an event type; registering one name twice with different rules is an error."""

@@ -367,3 +367,116 @@ def test_a_scoped_tilbudsleder_is_refused_on_another_tilbuds_plan(tmp_path):
     with Ledger.open(str(db)) as ledger:
         assert ledger.count() == before
     assert admin("verify").exit_code == 0
+
+
+# -- rotations, the last admin, one active key per name ---------------------------------------------
+def test_a_person_rotates_their_own_key(ledger, keystore, tmp_path):
+    ledger.register_key(ledger.authority_signer, "Per", ["tilsynskonsulent"], keystore, tilbud=["T-1"])
+    per = ledger.signer("Per", keystore)
+    ledger.record(per, "tilbud/T-1", "test.Note/1", {"text": "med den gamle nøgle"})
+    own_home = KeyStore(tmp_path / "per-new-home")
+    event, new = ledger.rotate_key(per, own_home, "pers nye")
+    assert event.statement.key_id == per.key_id and event.payload["previous_key_id"] == per.key_id
+    assert new.key_id != per.key_id and own_home.path(new.key_id).exists()
+    info = ledger.key_info(new.key_id)
+    assert info.roles == {"tilsynskonsulent"} and info.scopes == {"tilsynskonsulent": {"T-1"}}
+    before = ledger.count()
+    with pytest.raises(AuthorizationError, match="rotated to"):
+        ledger.record(per, "tilbud/T-1", "test.Note/1", {"text": "den gamle er væk"})
+    assert ledger.count() == before
+    ledger.record(new, "tilbud/T-1", "test.Note/1", {"text": "med den nye"})
+    assert verify_ledger(ledger.store, ledger.policy).ok
+
+
+def test_a_second_active_key_for_a_name_is_refused(ledger, keystore):
+    from tilsyn.ledger.keys import generate
+
+    before = ledger.count()
+    with pytest.raises(ValidationError, match="already has an active key"):
+        ledger.register_key(ledger.authority_signer, "Karen", ["tilsynsleder"], keystore)
+    request = make_request(generate(), "Karen", ledger.ledger_id, ledger.origin)
+    with pytest.raises(ValidationError, match="already has an active key"):
+        ledger.register_request(ledger.authority_signer, request, ["tilsynsleder"])
+    # Past the Ledger API's own check, the registry refuses it too (what verify re-applies).
+    from tilsyn.ledger.enrollment import read_request
+
+    payload = read_request(request, ledger.ledger_id).payload(["tilsynsleder"])
+    with pytest.raises(ValidationError, match="declared rotation"):
+        ledger.record(ledger.authority_signer, KEYS_STREAM, KEY_REGISTERED, payload)
+    assert ledger.count() == before
+
+
+def test_the_last_admin_key_cannot_be_revoked(ledger, keystore, tmp_path):
+    before = ledger.count()
+    with pytest.raises(ValidationError, match="last active admin"):
+        ledger.revoke_key(ledger.authority_signer, AUTHORITY, "fratrådt")
+    assert ledger.count() == before
+    ledger.register_key(ledger.authority_signer, "Anne", ["admin"], keystore)
+    ledger.revoke_key(ledger.authority_signer, AUTHORITY, "Anne overtager")
+    anne = ledger.signer("Anne", keystore)
+    with pytest.raises(ValidationError, match="last active admin"):
+        ledger.revoke_key(anne, "Anne", "ingen tilbage")
+    # A rotation is the way to replace the last admin's key: the successor comes with it.
+    _, anne2 = ledger.rotate_key(anne, KeyStore(tmp_path / "anne"))
+    assert "admin" in ledger.key_info(anne2.key_id).roles and verify_ledger(ledger.store, ledger.policy).ok
+
+
+def test_cli_revoking_the_last_admin_or_the_ledger_key_exits_2(tmp_path):
+    home, db = tmp_path / "home", tmp_path / "t.db"
+    assert cli_run(home, db, "init", "--authority", AUTHORITY).exit_code == 0
+    with Ledger.open(str(db)) as ledger:
+        before = ledger.count()
+    for name in (AUTHORITY, "ledger"):
+        result = cli_run(home, db, "--as", AUTHORITY, "keys", "revoke", name, "--reason", "væk")
+        assert result.exit_code == 2 and result.stderr.startswith("tilsyn: error: "), result.output
+        assert ("last active admin" if name == AUTHORITY else "only rotated") in result.stderr
+    with Ledger.open(str(db)) as ledger:
+        assert ledger.count() == before
+    rotated = cli_run(home, db, "--as", AUTHORITY, "keys", "rotate")
+    assert rotated.exit_code == 0 and "Rotated the key of" in rotated.stdout, rotated.output
+    assert cli_run(home, db, "verify").exit_code == 0
+
+
+# -- names --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name, reason", [
+    ("Karen Hоlm", "mixes scripts"),           # Cyrillic о in a Latin name
+    ("KAREN HOLM", "confusable with the registered name 'Karen Holm'"),
+    ("Karen\u00a0Holm", "confusable with the registered name 'Karen Holm'"),  # a no-break space
+    ("Ib Berg", "confusable with the registered name 'lb Berg'"),  # capital I for small l
+])
+def test_confusable_names_are_refused_with_the_reason(ledger, keystore, name, reason):
+    ledger.register_key(ledger.authority_signer, "Karen Holm", ["tilsynskonsulent"], keystore)
+    ledger.register_key(ledger.authority_signer, "lb Berg", ["tilsynskonsulent"], keystore)
+    before = ledger.count()
+    with pytest.raises(ValidationError, match=reason):
+        ledger.register_key(ledger.authority_signer, name, ["tilsynsleder"], keystore)
+    assert ledger.count() == before
+
+
+def test_names_are_registered_in_nfc_and_trimmed(ledger, keystore):
+    decomposed = "  Åse Ærø\n".replace("Å", "A\u030a")  # NFD Å, surrounding whitespace
+    info, _ = ledger.register_key(ledger.authority_signer, decomposed, ["tilsynskonsulent"], keystore)
+    assert info.actor == "Åse Ærø" and next(ledger.read(stream=KEYS_STREAM, after_seq=info.registered_seq - 1)
+                                           ).payload["name"] == "Åse Ærø"
+    with pytest.raises(ValidationError, match="already has an active key"):
+        ledger.register_key(ledger.authority_signer, "Åse Ærø ", ["tilsynsleder"], keystore)  # trailing space
+
+
+def test_verify_refuses_a_forged_registration_of_a_look_alike_name(ledger, keystore):
+    from tilsyn.ledger.keys import generate
+
+    # The forger signs a registration of "Kаren" (Cyrillic а) with a valid proof for that name.
+    key = generate()
+    forged = json.loads(make_request(key, "Karen", ledger.ledger_id, ledger.origin))
+    from tilsyn.ledger.identity import possession_bytes
+
+    look_alike = "K\u0430ren"
+    forged_payload = {"name": look_alike, "key_id": forged["key_id"], "public_key": forged["public_key"],
+                      "roles": ["tilsynskonsulent"],
+                      "proof": base64.b64encode(key.sign(possession_bytes(ledger.ledger_id, look_alike,
+                                                                          forged["public_key"]))).decode()}
+    authority = ledger.authority_signer
+    signed = authority.sign(ledger.statement(authority, KEYS_STREAM, KEY_REGISTERED, forged_payload))
+    seq = append_raw(ledger, signed.data, signed.signature)
+    report = verify_ledger(ledger.store, ledger.policy)
+    assert not report.ok and report.first.seq == seq and "mixes scripts" in report.first.message
