@@ -24,8 +24,9 @@ from pathlib import Path
 import click
 from rich.text import Text
 
-from tilsyn.ledger import KeyStore, Ledger, verify_ledger
+from tilsyn.ledger import KeyStore, Ledger, keys, verify_ledger
 from tilsyn.ledger.checkpoints import create_checkpoint
+from tilsyn.ledger.enrollment import make_request
 from tilsyn.ledger.personal import create_kek_file, load_kek
 from tilsyn.plugins.manager import default_plugins, read_settings
 from tilsyn.standards import events as ev
@@ -98,9 +99,18 @@ def run_demo(directory: Path) -> None:
     if kek_file:
         console.print(f"key-encryption key for personal data: {kek_file}")
     with ledger:
-        for name, role in ((SUPERVISOR, "tilsynskonsulent"), (LEADER, "tilsynsleder"), (MANAGER, "tilbudsleder")):
+        for name, role in ((SUPERVISOR, "tilsynskonsulent"), (LEADER, "tilsynsleder")):
+            # The one-step path (the key made in the admin's home): for the demo only, not for production.
             ledger.register_key(authority, name, [role], keystore, occurred_at=_at("2026-09-01", "08:05"))
             console.print(f"key for {name} ({role})")
+        # The real flow for the tilbud's leader: her own key and enrollment request (in the demo her key
+        # home is this directory too), registered by the admin as tilbudsleder for this tilbud only.
+        mette_key = keys.generate()
+        request = make_request(mette_key, MANAGER, ledger.ledger_id, ledger.origin)
+        keystore.save(mette_key)
+        ledger.register_request(authority, request, ["tilbudsleder"], tilbud=[TILBUD],
+                                occurred_at=_at("2026-09-01", "08:05"))
+        console.print(f"key for {MANAGER} (tilbudsleder for {TILBUD}, enrolled by her own request)")
         k, l, m = (ledger.signer(n, keystore) for n in (SUPERVISOR, LEADER, MANAGER))
         sup = Supervision(ledger, plugins)
 
