@@ -69,12 +69,14 @@ class KeyInfo:
     granted_seqs: dict[str, int] = field(default_factory=dict)
     scopes: dict[str, set[str]] = field(default_factory=dict)
     """Role → the tilbud it is limited to (a role not listed here holds authority-wide)."""
+    x25519_public_key: bytes | None = None
+    """The person's X25519 key for reading sealed personal data, if their registration carried one."""
 
     def copy(self) -> "KeyInfo":
         """An independent copy (roles, grants and scopes are mutable)."""
         return KeyInfo(self.key_id, self.actor, self.public_key, set(self.roles), self.registered_seq,
                        self.revoked_seq, self.revoke_reason, dict(self.granted_seqs),
-                       {r: set(t) for r, t in self.scopes.items()})
+                       {r: set(t) for r, t in self.scopes.items()}, self.x25519_public_key)
 
     def roles_for(self, statement: Statement) -> set[str]:
         """The roles that count for ``statement``: the authority-wide ones, and each scoped role whose
@@ -102,6 +104,7 @@ class KeyInfo:
             "roles": sorted(self.roles), "registered_seq": self.registered_seq,
             "revoked_seq": self.revoked_seq, "revoke_reason": self.revoke_reason,
             "tilbud": {r: sorted(t) for r, t in sorted(self.scopes.items())},
+            "x25519_public_key": base64.b64encode(self.x25519_public_key).decode() if self.x25519_public_key else None,
         }
 
 
@@ -115,10 +118,33 @@ def _public_key(payload: dict[str, Any]) -> bytes:
     return raw
 
 
+_MEMBERS = {  # event type → (required payload members, optional ones): nothing else has a meaning
+    GENESIS: ({"authority", "key_id", "ledger_id", "log_key", "origin", "public_key", "roles"}, set()),
+    KEY_REGISTERED: ({"key_id", "name", "proof", "public_key", "roles"}, {"tilbud", "x25519_public_key"}),
+    ROLE_GRANTED: ({"key_id", "name", "roles"}, {"tilbud"}),
+    KEY_REVOKED: ({"key_id", "name", "reason"}, set()),
+    KEY_ROTATED: ({"key_id", "name", "previous_key_id", "proof", "public_key"}, {"x25519_public_key"}),
+    LEDGER_KEY_ROTATED: ({"key_id", "previous_key_id", "proof", "public_key"}, set()),
+}
+
+
+def _check_members(type: str, payload: dict[str, Any]) -> None:
+    """One meaning: a key event's payload has exactly its members (an older reader must not skip a scope)."""
+    required, optional = _MEMBERS[type]
+    missing, unknown = required - set(payload), set(payload) - required - optional
+    if missing or unknown:
+        raise ValidationError(f"the {type} payload " + (f"lacks {', '.join(sorted(missing))}" if missing
+                                                        else f"has unknown members {', '.join(sorted(unknown))}"))
+    if type == GENESIS and (not isinstance(payload["log_key"], dict) or set(payload["log_key"]) != {"key_id", "public_key"}):
+        raise ValidationError("the genesis log_key must be an object of exactly key_id and public_key")
+
+
 def _roles(payload: dict[str, Any]) -> set[str]:
     roles = payload.get("roles")
     if not isinstance(roles, list) or not roles:
         raise ValidationError("key event payload needs a non-empty list of roles")
+    if not all(isinstance(r, str) for r in roles) or roles != sorted(set(roles)):
+        raise ValidationError("the roles of a key event must be sorted, without repeats")
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise ValidationError(f"unknown role {unknown[0]!r}; roles are {', '.join(ROLES)}")
@@ -139,6 +165,16 @@ def statement_tilbud(statement: Statement) -> set[str]:
     if isinstance(named, str):
         about.add(named)
     return about
+
+
+def _x25519(payload: dict[str, Any]) -> bytes | None:
+    """The X25519 reader key a registration or rotation carries (checked as 32 bytes of base64), if any."""
+    return _public_key({"public_key": payload["x25519_public_key"]}) if "x25519_public_key" in payload else None
+
+
+def _same_owner(info: KeyInfo, payload: dict[str, Any]) -> None:
+    if payload.get("name") != info.actor:
+        raise ValidationError(f"the event names {payload.get('name')!r}, but key {info.key_id} belongs to {info.actor!r}")
 
 
 def _scope(payload: dict[str, Any], roles: set[str]) -> set[str] | None:
@@ -242,6 +278,7 @@ class KeyRegistry:
         if statement.stream != KEYS_STREAM or statement.type not in KEY_EVENT_TYPES:
             return
         p = statement.payload
+        _check_members(statement.type, p)
         if statement.type == GENESIS:
             if self.keys:
                 raise ValidationError("a second genesis event")
@@ -286,13 +323,15 @@ class KeyRegistry:
             roles = _roles(p)
             scope = _scope(p, roles)
             self.keys[kid] = KeyInfo(kid, name, pub, roles, seq,
-                                     scopes={r: set(scope) for r in roles} if scope is not None else {})
+                                     scopes={r: set(scope) for r in roles} if scope is not None else {},
+                                     x25519_public_key=_x25519(p))
         elif statement.type == ROLE_GRANTED:
             info = self.keys.get(p.get("key_id", ""))
             if info is None:
                 raise ValidationError(f"role granted to unknown key {p.get('key_id')!r}")
             if info.actor == LOG_ACTOR:
                 raise ValidationError("the ledger's log key holds no role but its own")
+            _same_owner(info, p)
             roles = _roles(p)
             scope = _scope(p, roles)
             for role in roles:
@@ -311,6 +350,7 @@ class KeyRegistry:
                 raise ValidationError(f"revocation of unknown key {p.get('key_id')!r}")
             if info.revoked_seq is not None:
                 raise ValidationError(f"key {info.key_id} is revoked already")
+            _same_owner(info, p)
             if info.actor == LOG_ACTOR:
                 raise ValidationError("the ledger's log key cannot be revoked, only rotated to a successor "
                                       "('tilsyn keys rotate-ledger')")
@@ -356,7 +396,8 @@ class KeyRegistry:
         pub, kid = self._new_key(p, old.actor)
         old.revoked_seq, old.revoke_reason = seq, f"rotated to {kid}"
         self.keys[kid] = KeyInfo(kid, old.actor, pub, set(old.roles), seq,
-                                 scopes={r: set(t) for r, t in old.scopes.items()})
+                                 scopes={r: set(t) for r, t in old.scopes.items()},
+                                 x25519_public_key=_x25519(p) or old.x25519_public_key)
 
     def _rotate_log_key(self, seq: int, statement: Statement) -> None:
         """The old log key (the signer) hands over to a new one, which proves possession of itself."""

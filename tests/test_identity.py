@@ -480,3 +480,47 @@ def test_verify_refuses_a_forged_registration_of_a_look_alike_name(ledger, keyst
     seq = append_raw(ledger, signed.data, signed.signature)
     report = verify_ledger(ledger.store, ledger.policy)
     assert not report.ok and report.first.seq == seq and "mixes scripts" in report.first.message
+
+
+# -- one meaning for key events ---------------------------------------------------------------------
+def forge_key_event(ledger, type: str, payload: dict) -> int:
+    """The admin signs a key event the Ledger API would never build, and an insider appends it raw."""
+    authority = ledger.authority_signer
+    signed = authority.sign(ledger.statement(authority, KEYS_STREAM, type, payload))
+    with pytest.raises(ValidationError):
+        ledger.append(signed)  # refused at append …
+    return append_raw(ledger, signed.data, signed.signature)  # … and by verify once it is in the table
+
+
+@pytest.mark.parametrize("type, payload, reason", [
+    ("ledger.RoleGranted/1", {"name": "Lone Dahl", "roles": ["tilsynsleder"]}, "belongs to 'Karen'"),
+    ("ledger.RoleGranted/1", {"name": "Karen", "roles": ["tilsynsleder", "admin"]}, "sorted, without repeats"),
+    ("ledger.RoleGranted/1", {"name": "Karen", "roles": ["tilsynsleder"], "note": "x"}, "unknown members note"),
+    ("ledger.KeyRevoked/1", {"name": "Lone Dahl", "reason": "fratrådt"}, "belongs to 'Karen'"),
+])
+def test_key_events_have_one_meaning(ledger, keystore, type, payload, reason):
+    payload = {"key_id": ledger.signer("Karen", keystore).key_id, **payload}
+    seq = forge_key_event(ledger, type, payload)
+    report = verify_ledger(ledger.store, ledger.policy)
+    assert not report.ok and report.first.seq == seq and reason in report.first.message
+
+
+def test_the_reader_key_of_a_request_is_registered_and_follows_a_rotation(ledger, keystore, tmp_path):
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    from tilsyn.ledger.keys import generate
+
+    x = X25519PrivateKey.generate().public_key().public_bytes_raw()
+    key = generate()
+    info = ledger.register_request(ledger.authority_signer, make_request(key, "Per", ledger.ledger_id, ledger.origin, x),
+                                   ["tilsynskonsulent"])
+    assert info.x25519_public_key == x and info.to_dict()["x25519_public_key"] == base64.b64encode(x).decode()
+    from tilsyn.ledger.signing import Signer
+
+    _, new = ledger.rotate_key(Signer("Per", key), KeyStore(tmp_path / "per"))
+    assert ledger.key_info(new.key_id).x25519_public_key == x  # carried over unless the rotation brings another
+    doc = json.loads(make_request(generate(), "Ole", ledger.ledger_id, ledger.origin, x))
+    doc["x25519_public_key"] = base64.b64encode(bytes(32)).decode()  # swapped after signing
+    with pytest.raises(ValidationError, match="proof of possession"):
+        ledger.register_request(ledger.authority_signer, json.dumps(doc).encode(), ["tilsynskonsulent"])
+    assert verify_ledger(ledger.store, ledger.policy).ok
