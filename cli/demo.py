@@ -104,13 +104,12 @@ def run_demo(directory: Path) -> None:
             ledger.register_key(authority, name, [role], keystore, occurred_at=_at("2026-09-01", "08:05"))
             console.print(f"key for {name} ({role})")
         # The real flow for the tilbud's leader: her own key and enrollment request (in the demo her key
-        # home is this directory too), registered by the admin as tilbudsleder for this tilbud only.
+        # home is this directory too), registered by the admin.
         mette_key = keys.generate()
         request = make_request(mette_key, MANAGER, ledger.ledger_id, ledger.origin)
         keystore.save(mette_key)
-        ledger.register_request(authority, request, ["tilbudsleder"], tilbud=[TILBUD],
-                                occurred_at=_at("2026-09-01", "08:05"))
-        console.print(f"key for {MANAGER} (tilbudsleder for {TILBUD}, enrolled by her own request)")
+        ledger.register_request(authority, request, ["tilbudsleder"], occurred_at=_at("2026-09-01", "08:05"))
+        console.print(f"key for {MANAGER} (tilbudsleder, enrolled by her own request)")
         k, l, m = (ledger.signer(n, keystore) for n in (SUPERVISOR, LEADER, MANAGER))
         sup = Supervision(ledger, plugins)
 
