@@ -35,14 +35,15 @@ documents:
 	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 	  echo "make: installing Debian packages for PDF documents: $$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-# The published tiles are read back by Go's sumdb/note and sumdb/tlog (tests/test_tiles.py): Debian's
-# golang-go and golang-golang-x-mod-dev, installed here when missing (as root; elsewhere those tests skip,
-# and fail under CI=true).
+# The published tiles and evidence bundles are read back by Go's sumdb/note and sumdb/tlog
+# (tests/test_tiles.py, tests/test_bundle_foreign.py; the latter also needs x/text's NFC): Debian's
+# golang-go, golang-golang-x-mod-dev and golang-golang-x-text-dev, installed here when missing (as root;
+# elsewhere those tests skip, and fail under CI=true).
 golang:
-	@[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] && command -v go >/dev/null 2>&1 || \
-	  [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
-	  (echo "installing Debian packages golang-go golang-golang-x-mod-dev (Go's sumdb/tlog, for tests/test_tiles.py)" && \
-	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev >/dev/null)
+	@[ -d /usr/share/gocode/src/golang.org/x/mod/sumdb/tlog ] && [ -d /usr/share/gocode/src/golang.org/x/text/unicode/norm ] && \
+	  command -v go >/dev/null 2>&1 || [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1 || \
+	  (echo "installing Debian packages golang-go golang-golang-x-mod-dev golang-golang-x-text-dev (Go's sumdb/tlog and NFC, for tests/test_tiles.py, tests/test_bundle_foreign.py)" && \
+	   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go golang-golang-x-mod-dev golang-golang-x-text-dev >/dev/null)
 
 # Every figure of issue 16 with its reference and goal, one table (the short run, a few minutes; the
 # issue's sizes: bench/bench_all.py --full). PostgreSQL figures need the server of `make test`.

@@ -310,7 +310,11 @@ def _decode_canonical(raw: bytes):
 
 
 def _signed_time(note: str, name: str, public_key: bytes, body: str) -> int | None:
-    """The POSIX time of the log key's own ``cosignature/v1`` line (C2SP tlog-cosignature), if any."""
+    """The POSIX time of the log key's own ``cosignature/v1`` line (C2SP tlog-cosignature), if any.
+
+    Raises _Bad if such a line (the log key's name and type-0x04 key hash) does not verify, or if there
+    are two: a forged time is no time, and two times are two readings of "signed at".
+    """
     kid = hashlib.sha256(name.encode("utf-8") + b"\n" + _COSIGNATURE_TYPE + public_key).digest()[:4]
     verifier = Ed25519PublicKey.from_public_bytes(public_key)
     found = None
@@ -322,13 +326,17 @@ def _signed_time(note: str, name: str, public_key: bytes, body: str) -> int | No
             blob = base64.b64decode(sig, validate=True)
         except binascii.Error:
             continue
-        if len(blob) != 4 + 8 + 64 or blob[:4] != kid:
+        if blob[:4] != kid:
             continue
-        (ts,) = struct.unpack(">Q", blob[4:12])
+        if found is not None:
+            raise _Bad("the checkpoint carries the ledger key's signed time twice")
+        (ts,) = struct.unpack(">Q", blob[4:12]) if len(blob) == 4 + 8 + 64 else (None,)
         try:
+            if ts is None:
+                raise InvalidSignature
             verifier.verify(blob[12:], f"cosignature/v1\ntime {ts}\n{body}".encode("utf-8"))
         except InvalidSignature:
-            return None
+            raise _Bad("the ledger key's signed time (its cosignature/v1 line) does not verify") from None
         found = ts
     return found
 
@@ -555,7 +563,11 @@ def _verify(doc: dict, report: BundleReport) -> None:
         prev, prev_recorded = (seq, leaf), max(prev_recorded, rec.recorded_at)
 
     # 8. When the ledger signed it: its own cosignature/v1 timestamp, else the StreamHeads record's time.
-    ts = _signed_time(doc["checkpoint"], key_name, log_pub, body_text)
+    try:
+        ts = _signed_time(doc["checkpoint"], key_name, log_pub, body_text)
+    except _Bad as e:
+        bad(None, str(e))
+        ts = None
     if ts is not None:
         from datetime import datetime, timezone
 

@@ -20,14 +20,19 @@ import msgspec
 
 from . import canonical, timefmt
 from .errors import ValidationError
+from .origin import WHITE_SPACE
 
 GENESIS_PREV = "0" * 64
 """``prev`` of the first record: there is nothing before it."""
 
-_TYPE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[A-Z][A-Za-z0-9]*/[1-9][0-9]*$")
-_STREAM = re.compile(r"^[a-z][a-z0-9_-]*/[^\s]{1,200}$")
-_ACTOR = re.compile(r"^[^\s/][^\n\r\t]{0,99}$")
-LEDGER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# \Z, not $: in Python "$" also matches before a final "\n" ("tilbud/T-1\n" would pass). Whitespace is
+# Unicode White_Space exactly; an actor holds no line break (nor tab). docs/evidence-bundle.md §3 says so.
+_WS = re.escape("".join(sorted(WHITE_SPACE)))
+_BREAKS = "\t\n\v\f\r\x85\u2028\u2029"
+_TYPE = re.compile(r"^[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*\.[A-Z][A-Za-z0-9]*/[1-9][0-9]*\Z")
+_STREAM = re.compile(rf"^[a-z][a-z0-9_-]*/[^{_WS}]{{1,200}}\Z")
+_ACTOR = re.compile(rf"^[^{_WS}/][^{_BREAKS}]{{0,99}}\Z")
+LEDGER_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 """A ledger id: fixed at init (32 lowercase hex digits, 128 random bits), named by every statement."""
 
 

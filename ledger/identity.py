@@ -275,8 +275,11 @@ class KeyRegistry:
     # -- folding -------------------------------------------------------------------------------
     def apply(self, seq: int, statement: Statement) -> None:
         """Fold one key event (other events are ignored). Raises ValidationError if it is malformed."""
-        if statement.stream != KEYS_STREAM or statement.type not in KEY_EVENT_TYPES:
+        if statement.type not in KEY_EVENT_TYPES:
             return
+        if statement.stream != KEYS_STREAM:
+            # A verifier that folds key events by type alone would apply it: one meaning, so refused.
+            raise ValidationError(f"a {statement.type} event belongs on {KEYS_STREAM}, not on {statement.stream!r}")
         p = statement.payload
         _check_members(statement.type, p)
         if statement.type == GENESIS:
