@@ -47,12 +47,18 @@ def bundleverify(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """A fresh demo ledger's export: it holds the whole ledger (every record is T-1001's, a key's or a rule's)."""
+def demo_dir(tmp_path_factory):
+    """A fresh demo ledger: its export holds the whole ledger (every record is T-1001's, a key's or a rule's)."""
     d = tmp_path_factory.mktemp("demo")
     env = {"TILSYN_HOME": str(d / "demo"), "TILSYN_DB": str(d / "demo" / "tilsyn.db"), "TILSYN_ACTOR": None}
     r = CliRunner().invoke(cli, ["demo", "--dir", str(d / "demo")], env=env, catch_exceptions=False)
     assert r.exit_code == 0, r.output
+    return d, env
+
+
+@pytest.fixture(scope="module")
+def demo(demo_dir):
+    d, env = demo_dir
     r = CliRunner().invoke(cli, ["--as", "Socialtilsyn Øst", "export", "T-1001", "--out", str(d / "b.json")], env=env)
     assert r.exit_code == 0, r.output
     return json.loads((d / "b.json").read_text("utf-8"))
@@ -61,6 +67,12 @@ def demo(tmp_path_factory):
 def both(bundleverify, path: Path) -> tuple[int, int, str, str]:
     go = subprocess.run([str(bundleverify), str(path)], capture_output=True, text=True)
     ours = CliRunner().invoke(cli, ["verify-bundle", str(path)], env={"TILSYN_ACTOR": None})
+    return go.returncode, ours.exit_code, go.stdout + go.stderr, ours.output
+
+
+def both_receipt(bundleverify, path: Path, vkey: str, policy: Path) -> tuple[int, int, str, str]:
+    go = subprocess.run([str(bundleverify), "receipt", str(path), vkey], capture_output=True, text=True)
+    ours = CliRunner().invoke(cli, ["verify-receipt", str(path), "--policy", str(policy)], env={"TILSYN_ACTOR": None})
     return go.returncode, ours.exit_code, go.stdout + go.stderr, ours.output
 
 
@@ -359,3 +371,58 @@ def test_a_key_event_off_ledger_keys_is_refused(ledger):
         ledger.record(ledger.authority_signer, "tilbud/T-1001", KEY_REVOKED,
                       {"key_id": karen.key_id, "name": "Karen", "reason": "forsøg"})
     assert ledger.count() == before
+
+
+# -- receipts (docs/witnessing.md): C2SP tlog-proof, the same note rules ------------------------------
+
+@pytest.fixture(scope="module")
+def receipt(demo_dir):
+    """The påbud's receipt, the log's verifier key and a policy with only that key."""
+    d, env = demo_dir
+    r = CliRunner().invoke(cli, ["receipt", "T-1001", "22", "--out", str(d / "r.tlog-proof")], env=env)
+    assert r.exit_code == 0, r.output
+    vkey = CliRunner().invoke(cli, ["checkpoint", "--vkey"], env=env).stdout.strip()
+    (d / "policy.txt").write_text(f"log {vkey}\nquorum none\n")
+    return (d / "r.tlog-proof").read_text(), vkey, d / "policy.txt"
+
+
+def _receipt_line(text: str, n: int, new: str) -> str:
+    lines = text.split("\n")
+    return "\n".join(lines[:n] + ([new] if new is not None else []) + lines[n + 1:])
+
+
+def _log_line(text: str, n: int, change) -> str:
+    head, note = text.split("\n\n", 1)
+    body, sigs = note.split("\n\n")
+    lines = sigs.splitlines()
+    return head + "\n\n" + body + "\n\n" + "".join(line + "\n" for line in change(lines))
+
+
+RECEIPT_TAMPERS = [
+    ("unchanged", 0, lambda t: t),
+    ("no signed-time line", 0, lambda t: _log_line(t, 1, lambda ls: ls[:1])),
+    ("the record changed", 1, lambda t: _receipt_line(t, 1, "extra " + b64(
+        base64.b64decode(t.split("\n")[1][6:]).replace(b'"seq":22', b'"seq":23')))),
+    ("another index", 1, lambda t: _receipt_line(t, 2, "index 20")),
+    ("a proof line dropped", 1, lambda t: _receipt_line(t, 4, None)),
+    ("no extra line", 1, lambda t: _receipt_line(t, 1, None)),
+    ("a second, bad log signature line", 1, lambda t: _log_line(t, 0, lambda ls: ls + [_forged_line(ls[0], 4, bytes(64))])),
+    ("the signed time forged", 1, lambda t: _log_line(t, 1, lambda ls: [ls[0], _forged_line(
+        ls[1], 4, (1).to_bytes(8, "big") + base64.b64decode(ls[1].split(" ")[2])[12:])])),
+    ("text after the note", 1, lambda t: t + "x\n"),
+    ("another header", 2, lambda t: t.replace("c2sp.org/tlog-proof@v1", "c2sp.org/tlog-proof@v2")),
+    ("index with a leading zero", 2, lambda t: _receipt_line(t, 2, "index 021")),
+    ("a proof line without padding", 2, lambda t: _receipt_line(t, 4, t.split("\n")[4].rstrip("="))),
+    ("CRLF", 2, lambda t: t.replace("\n", "\r\n")),
+]
+
+
+@pytest.mark.parametrize("name,expected,change", RECEIPT_TAMPERS, ids=[t[0] for t in RECEIPT_TAMPERS])
+def test_receipt_in_go(bundleverify, receipt, tmp_path, name, expected, change):
+    text, vkey, policy = receipt
+    path = tmp_path / "r.tlog-proof"
+    path.write_text(change(text))
+    go, ours, go_out, our_out = both_receipt(bundleverify, path, vkey, policy)
+    assert (go, ours) == (expected, expected), f"Go {go}: {go_out}\ntilsyn {ours}: {our_out}"
+    if expected == 0:
+        assert go_out.startswith("ok receipt 22 ")

@@ -7,6 +7,8 @@
 // checkpoint <N>, size <S>, time <T>" (T: POSIX seconds of the signed time, or the StreamHeads
 // record's recorded_at) and exits 0; else prints every problem found and exits 1 (invalid) or 2
 // (unreadable: not strict JSON, not a bundle, unknown version).
+//
+// bundleverify receipt FILE VKEY checks a receipt (receipt.go): prints "ok receipt <seq> <size> <root>".
 package main
 
 import (
@@ -130,8 +132,12 @@ func hashes(v *value) [][32]byte {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "receipt" {
+		receiptMain(os.Args[2:])
+		return
+	}
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: bundleverify FILE")
+		fmt.Fprintln(os.Stderr, "usage: bundleverify FILE | bundleverify receipt FILE VKEY")
 		os.Exit(2)
 	}
 	data, err := os.ReadFile(os.Args[1])
@@ -151,7 +157,11 @@ func main() {
 	if v := top.get("version"); v == nil || v.kind != kInt || v.i != 2 {
 		unreadable("version is not the integer 2")
 	}
-	summary := check(top)
+	finish(check(top))
+}
+
+// finish prints every problem and exits 1, or prints the summary.
+func finish(summary string) {
 	if len(problems) > 0 {
 		for _, p := range problems {
 			fmt.Println("invalid:", p)
