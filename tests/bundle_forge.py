@@ -70,8 +70,8 @@ def path(m: int, leaves: list[bytes]) -> list[bytes]:
     return path(m - k, leaves[k:]) + [mth(leaves[:k])]
 
 
-def possession(ledger: str, name: str, public_key: str) -> bytes:
-    return b"tilsyn-key-possession/1\n" + canon({"ledger": ledger, "name": name, "public_key": public_key})
+def possession(ledger: str, name: str, public_key: str, **extra) -> bytes:
+    return b"tilsyn-key-possession/1\n" + canon({"ledger": ledger, "name": name, "public_key": public_key, **extra})
 
 
 def key_hash(name: str, typ: int, key: Ed25519PrivateKey) -> bytes:
@@ -151,11 +151,13 @@ def rekey(bundle: dict):
     people = {}
     for st in stmts:
         p = st["payload"]
-        if st["type"] == "ledger.KeyRegistered/1":
+        if st["type"] in ("ledger.KeyRegistered/1", "ledger.KeyRotated/1"):
             k = old_to_new[p["key_id"]] = Ed25519PrivateKey.generate()
             p["key_id"], p["public_key"] = key_id(k), b64(pub(k))
-            if "proof" in p:
-                p["proof"] = b64(k.sign(possession(st["ledger"], p["name"], p["public_key"])))
+            if "previous_key_id" in p:
+                p["previous_key_id"] = key_id(old_to_new[p["previous_key_id"]])
+            extra = {"x25519_public_key": p["x25519_public_key"]} if "x25519_public_key" in p else {}
+            p["proof"] = b64(k.sign(possession(st["ledger"], p["name"], p["public_key"], **extra)))
         elif st["type"] in ("ledger.RoleGranted/1", "ledger.KeyRevoked/1"):
             p["key_id"] = key_id(old_to_new[p["key_id"]])
     signed = []

@@ -228,11 +228,22 @@ class Forgery:
 
     def register(self, name, roles, key=None, **extra):
         key = key or Ed25519PrivateKey.generate()
-        self.event("ledger/keys", "ledger.KeyRegistered/1",
-                   {"key_id": key_id(key), "name": name, "public_key": b64(pub(key)), "roles": roles, **extra})
+        proof = key.sign(possession(self.ledger, name, b64(pub(key))))
+        self.event("ledger/keys", "ledger.KeyRegistered/1", {"key_id": key_id(key), "name": name, "proof": b64(proof),
+                   "public_key": b64(pub(key)), "roles": roles, **extra})
+        self.people[name] = key
 
     def key_event(self, type_, actor, **payload):
         self.event("ledger/keys", type_, {"key_id": key_id(self.people[actor]), "name": actor, **payload})
+
+    def rotate_person(self, name, proof_name=None):
+        """The person's own key hands over to a new one (KeyRotated, signed by the old key)."""
+        old, new = self.people[name], Ed25519PrivateKey.generate()
+        pk = b64(pub(new))
+        self.event("ledger/keys", "ledger.KeyRotated/1", {"key_id": key_id(new), "name": name, "previous_key_id": key_id(old),
+                   "proof": b64(new.sign(possession(self.ledger, proof_name or name, pk))), "public_key": pk}, actor=name)
+        self.people[name] = new
+        return old
 
     def rules(self, change, at=None, actor=None):
         payload = copy.deepcopy(self.statements[self.index("ledger.RulesInForce/1")][0]["payload"])
@@ -248,9 +259,13 @@ class Forgery:
         self.old_log, self.log = self.log, new
 
     def on_stream(self, stream):
+        """The tilbud renamed: its stream, and the tilbud scopes of key events."""
+        old_id, new_id = self.stream.split("/", 1)[1], stream.split("/", 1)[1]
         for st, _ in self.statements:
             if st["stream"] == self.stream:
                 st["stream"] = stream
+            if st["stream"] == "ledger/keys" and old_id in st["payload"].get("tilbud", []):
+                st["payload"]["tilbud"] = sorted(new_id if t == old_id else t for t in st["payload"]["tilbud"])
         self.stream = stream
 
     def build(self) -> dict:
@@ -299,6 +314,20 @@ FORGERIES = [
     ("a revoked key signs", 1, lambda f: f.key_event("ledger.KeyRevoked/1", "Karen Holm", reason="x") or
      f.statements.insert(5, f.statements.pop())),
     ("role ledger granted to a person", 1, lambda f: f.key_event("ledger.RoleGranted/1", "Karen Holm", roles=["ledger"])),
+    ("a person's key rotated, the new key signs", 0, lambda f: f.rotate_person("Karen Holm") and
+     f.event(f.stream, "tilsyn.VisitStarted/1", {"kind": "anmeldt", "visit": "B9"}, actor="Karen Holm")),
+    ("the rotated-out key signs", 1, lambda f: f.event(f.stream, "tilsyn.VisitStarted/1", {"kind": "anmeldt", "visit": "B9"},
+     actor="Karen Holm", key=f.rotate_person("Karen Holm"))),
+    ("a rotation proved for another name", 1, lambda f: f.rotate_person("Karen Holm", proof_name="Lone Dahl")),
+    ("a registration proved for another name", 1, lambda f: f.register("X", ["tilsynskonsulent"]) or
+     f.statements[-1][0]["payload"].update(name="Y")),
+    ("a second key for a name", 1, lambda f: f.register("Karen Holm", ["tilsynsleder"])),
+    ("a role for some tilbud with admin", 1, lambda f: f.register("X", ["admin"], tilbud=["T-1001"])),
+    ("a tilbudsleder for T-1001 speaks about T-2002 too", 1, lambda f: f.event(f.stream, "tilsyn.Hoeringssvar/1",
+     {"text": "x", "tilbud": "T-2002", "varsel": 20}, actor="Mette Lund")),
+    ("the last admin revoked", 1, lambda f: f.event("ledger/keys", "ledger.KeyRevoked/1",
+     {"key_id": f.statements[0][0]["key_id"], "name": f.admin, "reason": "x"})),
+    ("a name mixing scripts", 1, lambda f: f.register("Karen H\u043elm", ["tilsynskonsulent"])),
     ("a person registered with role ledger", 1, lambda f: f.register("X", ["ledger"])),
     ("a person registered as 'ledger'", 1, lambda f: f.register("ledger", ["admin"])),
     ("a known key registered again", 1, lambda f: f.register("Karen Holm", ["tilsynsleder"], key=f.people["Karen Holm"])),

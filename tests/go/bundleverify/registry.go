@@ -5,6 +5,10 @@ package main
 import (
 	"bytes"
 	"crypto/ed25519"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // writerRoles may sign a RulesInForce event, whatever the rules say (§3).
@@ -13,7 +17,7 @@ var writerRoles = []string{"admin", "tilbudsleder", "tilsynskonsulent", "tilsyns
 // kernelStreams: the stream each kernel event type must be on (§3).
 var kernelStreams = map[string]string{
 	"ledger.Genesis/1": "ledger/keys", "ledger.KeyRegistered/1": "ledger/keys", "ledger.RoleGranted/1": "ledger/keys",
-	"ledger.KeyRevoked/1": "ledger/keys", "ledger.LedgerKeyRotated/1": "ledger/keys",
+	"ledger.KeyRevoked/1": "ledger/keys", "ledger.KeyRotated/1": "ledger/keys", "ledger.LedgerKeyRotated/1": "ledger/keys",
 	"ledger.RulesInForce/1": "ledger/policy", "ledger.StreamHeads/1": "ledger/heads",
 }
 
@@ -22,8 +26,122 @@ var knownRoles = map[string]bool{"admin": true, "tilbudsleder": true, "tilsynsko
 type key struct {
 	pub     []byte
 	owner   string
-	roles   map[string]bool
+	roles   map[string]bool            // held authority-wide
+	scopes  map[string]map[string]bool // role → the tilbud it is limited to
 	revoked bool
+}
+
+// about is the tilbud a statement is about (§6 step 9.3): its stream's tilbud/<id>, its payload's tilbud.
+func about(r *record) map[string]bool {
+	out := map[string]bool{}
+	if id := strings.TrimPrefix(r.stream, "tilbud/"); id != r.stream {
+		out[id] = true
+	}
+	if t := r.payload.get("tilbud"); t != nil && t.kind == kString {
+		out[t.s] = true
+	}
+	return out
+}
+
+// holdsFor: the key holds one of need for this statement (a limited role counts only for its tilbud);
+// anyScope counts a limited role whatever the statement is about (KeyRotated).
+func holdsFor(k *key, need []string, r *record, anyScope bool) bool {
+	tilbud := about(r)
+	for _, role := range need {
+		if k.roles[role] {
+			return true
+		}
+		scope := k.scopes[role]
+		if scope == nil {
+			continue
+		}
+		inside := anyScope || len(tilbud) > 0
+		for t := range tilbud {
+			inside = inside && scope[t]
+		}
+		if inside {
+			return true
+		}
+	}
+	return false
+}
+
+// members: v has the required members and perhaps some of optional, nothing else.
+func members(v *value, required, optional []string) bool {
+	if v == nil || v.kind != kObject {
+		return false
+	}
+	n := 0
+	for _, name := range required {
+		if v.get(name) == nil {
+			return false
+		}
+		n++
+	}
+	for _, name := range optional {
+		if v.get(name) != nil {
+			n++
+		}
+	}
+	return n == len(v.members)
+}
+
+// validName: a person's name as registered (NFC, no surrounding White_Space, one script besides
+// Common). Confusability with other names is NOT checked here: the doc gives no rule a foreign
+// verifier can implement (it names ledger/names.py).
+func validName(name string) bool {
+	if name == "" || !norm.NFC.IsNormalString(name) || strings.TrimFunc(name, isWhiteSpace) != name {
+		return false
+	}
+	scripts := map[string]bool{}
+	for _, r := range name {
+		for script, table := range unicode.Scripts {
+			if script != "Common" && unicode.Is(table, r) {
+				scripts[script] = true
+			}
+		}
+	}
+	return len(scripts) <= 1
+}
+
+func isWhiteSpace(r rune) bool { return unicode.Is(unicode.White_Space, r) }
+
+// newKey reads the new key of a KeyRegistered or KeyRotated payload and checks its proof of possession.
+func newKey(p *value, ledger, name string, keys map[string]*key) []byte {
+	pub, proof := pubKey(p.get("public_key")), p.get("proof")
+	var x25519 *value
+	if x := p.get("x25519_public_key"); x != nil {
+		if pubKey(x) == nil {
+			return nil
+		}
+		x25519 = x
+	}
+	if pub == nil || proof == nil || proof.kind != kString || keyID(pub) != p.get("key_id").s || keys[keyID(pub)] != nil {
+		return nil
+	}
+	sig, ok := b64(proof.s)
+	if !ok || !ed25519.Verify(pub, possession(ledger, name, p.get("public_key").s, x25519), sig) {
+		return nil
+	}
+	return pub
+}
+
+func activeKey(keys map[string]*key, name string) *key {
+	for _, k := range keys {
+		if k.owner == name && !k.revoked {
+			return k
+		}
+	}
+	return nil
+}
+
+func lastAdmin(keys map[string]*key, k *key) bool {
+	for _, other := range keys {
+		if other != k && !other.revoked && other.roles["admin"] {
+			return false
+		}
+	}
+	return true
 }
 
 // logKeyAt is the ledger key of a checkpoint of size S (§5): the genesis log key, replaced by each
@@ -79,10 +197,13 @@ func pubKey(v *value) []byte {
 	return b
 }
 
-func possession(ledger, name, pub string) []byte {
+func possession(ledger, name, pub string, x25519 *value) []byte {
 	obj := &value{kind: kObject, members: []member{
 		{"ledger", &value{kind: kString, s: ledger}}, {"name", &value{kind: kString, s: name}},
 		{"public_key", &value{kind: kString, s: pub}}}}
+	if x25519 != nil {
+		obj.members = append(obj.members, member{"x25519_public_key", x25519})
+	}
 	var buf bytes.Buffer
 	buf.WriteString("tilsyn-key-possession/1\n")
 	canonical(&buf, obj, false)
@@ -116,7 +237,7 @@ func fold(recs []*record, ledger string, S int64) {
 			if p.get("ledger_id").s != r.ledger {
 				bad("seq 1: statement ledger is not the payload's ledger_id")
 			}
-			keys[r.keyID] = &key{pub: pub, owner: r.actor, roles: set(roles)}
+			keys[r.keyID] = &key{pub: pub, owner: r.actor, roles: set(roles), scopes: map[string]map[string]bool{}}
 			need = []string{"admin"}
 		case r.typ == "ledger.RulesInForce/1":
 			need = writerRoles
@@ -139,7 +260,7 @@ func fold(recs []*record, ledger string, S int64) {
 			bad("seq %d: key %s is %s's, not %s's", r.seq, r.keyID, k.owner, r.actor)
 		case k.revoked:
 			bad("seq %d: key %s is revoked", r.seq, r.keyID)
-		case !holdsOne(k, need):
+		case !holdsFor(k, need, r, r.typ == "ledger.KeyRotated/1"):
 			bad("seq %d: %s holds none of the roles %v for %s", r.seq, r.actor, need, r.typ)
 		case !ed25519.Verify(k.pub, r.statement, r.signature):
 			bad("seq %d: the signature does not verify", r.seq)
@@ -155,26 +276,70 @@ func fold(recs []*record, ledger string, S int64) {
 			logID = lk.get("key_id").s
 			keys[logID] = &key{pub: pubKey(lk.get("public_key")), owner: "ledger", roles: set([]string{"ledger"})}
 		case "ledger.KeyRegistered/1":
-			pub, roles := pubKey(p.get("public_key")), roleList(p.get("roles"))
-			if !exactMembers(p, "key_id", "name", "public_key", "roles") || pub == nil || roles == nil ||
-				keyID(pub) != p.get("key_id").s || keys[keyID(pub)] != nil || !personRoles(roles) || p.get("name").kind != kString || p.get("name").s == "ledger" {
-				bad("seq %d: KeyRegistered is malformed or registers a known key", r.seq)
+			name, roles, tilbud := p.get("name"), roleList(p.get("roles")), p.get("tilbud")
+			if !members(p, []string{"key_id", "name", "proof", "public_key", "roles"}, []string{"tilbud", "x25519_public_key"}) ||
+				name.kind != kString || name.s == "ledger" || !validName(name.s) || activeKey(keys, name.s) != nil ||
+				roles == nil || !personRoles(roles) || (tilbud != nil && (roleList(tilbud) == nil || set(roles)["admin"])) {
+				bad("seq %d: KeyRegistered is malformed or its name is taken or not a valid name", r.seq)
 				continue
 			}
-			keys[keyID(pub)] = &key{pub: pub, owner: p.get("name").s, roles: set(roles)}
+			pub := newKey(p, ledger, name.s, keys)
+			if pub == nil {
+				bad("seq %d: KeyRegistered: a known key, or its proof of possession does not verify", r.seq)
+				continue
+			}
+			k := &key{pub: pub, owner: name.s, roles: set(roles), scopes: map[string]map[string]bool{}}
+			if tilbud != nil {
+				k.roles = map[string]bool{}
+				for _, role := range roles {
+					k.scopes[role] = set(roleList(tilbud))
+				}
+			}
+			keys[keyID(pub)] = k
 		case "ledger.RoleGranted/1":
-			k, roles := known(keys, p), roleList(p.get("roles"))
-			if !exactMembers(p, "key_id", "name", "roles") || k == nil || k.owner == "ledger" || roles == nil || !personRoles(roles) {
+			k, roles, tilbud := known(keys, p), roleList(p.get("roles")), p.get("tilbud")
+			if !members(p, []string{"key_id", "name", "roles"}, []string{"tilbud"}) || k == nil || k.owner == "ledger" ||
+				roles == nil || !personRoles(roles) || (tilbud != nil && (roleList(tilbud) == nil || set(roles)["admin"])) {
 				bad("seq %d: RoleGranted is malformed or names no known key of its name", r.seq)
 				continue
 			}
 			for _, role := range roles {
-				k.roles[role] = true
+				switch {
+				case tilbud == nil:
+					k.roles[role] = true
+					delete(k.scopes, role)
+				case k.roles[role]:
+					bad("seq %d: RoleGranted limits %s, which the key holds authority-wide", r.seq, role)
+				default:
+					if k.scopes[role] == nil {
+						k.scopes[role] = map[string]bool{}
+					}
+					for _, t := range roleList(tilbud) {
+						k.scopes[role][t] = true
+					}
+				}
 			}
+		case "ledger.KeyRotated/1":
+			old := keys[r.keyID]
+			name := p.get("name")
+			if !members(p, []string{"key_id", "name", "previous_key_id", "proof", "public_key"}, []string{"x25519_public_key"}) ||
+				old == nil || old.revoked || old.owner == "ledger" || name.kind != kString || name.s != old.owner ||
+				r.actor != old.owner || p.get("previous_key_id").s != r.keyID {
+				bad("seq %d: KeyRotated is not signed by the unrevoked previous key of its name", r.seq)
+				continue
+			}
+			pub := newKey(p, ledger, name.s, keys)
+			if pub == nil {
+				bad("seq %d: KeyRotated: a known key, or its proof of possession does not verify", r.seq)
+				continue
+			}
+			old.revoked = true
+			keys[keyID(pub)] = &key{pub: pub, owner: old.owner, roles: old.roles, scopes: old.scopes}
 		case "ledger.KeyRevoked/1":
 			k := known(keys, p)
-			if !exactMembers(p, "key_id", "name", "reason") || k == nil || k.revoked || k.owner == "ledger" {
-				bad("seq %d: KeyRevoked names no known unrevoked person's key", r.seq)
+			if !exactMembers(p, "key_id", "name", "reason") || k == nil || k.revoked || k.owner == "ledger" ||
+				(k.roles["admin"] && lastAdmin(keys, k)) {
+				bad("seq %d: KeyRevoked names no known unrevoked person's key, or the last admin's", r.seq)
 				continue
 			}
 			k.revoked = true
@@ -187,7 +352,7 @@ func fold(recs []*record, ledger string, S int64) {
 			if !exactMembers(p, "key_id", "previous_key_id", "proof", "public_key") || pub == nil || !ok ||
 				r.keyID != logID || p.get("previous_key_id").s != logID || keyID(pub) != p.get("key_id").s ||
 				keys[keyID(pub)] != nil ||
-				!ed25519.Verify(pub, possession(ledger, "ledger", p.get("public_key").s), proof) {
+				!ed25519.Verify(pub, possession(ledger, "ledger", p.get("public_key").s, nil), proof) {
 				bad("seq %d: LedgerKeyRotated is not a valid hand-over from the current log key", r.seq)
 				continue
 			}
@@ -264,15 +429,6 @@ func personRoles(roles []string) bool {
 		}
 	}
 	return true
-}
-
-func holdsOne(k *key, need []string) bool {
-	for _, r := range need {
-		if k.roles[r] {
-			return true
-		}
-	}
-	return false
 }
 
 func set(list []string) map[string]bool {
