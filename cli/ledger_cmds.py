@@ -18,7 +18,7 @@ from .timeview import local_time
 
 @click.command()
 @click.option("--authority", required=True, metavar="NAME", help="Name of the supervision authority (its admin key).")
-@click.option("--origin", metavar="TEXT", help="Origin line for checkpoints (default: derived from a new ledger id).")
+@click.option("--origin", metavar="TEXT", help="Origin line for checkpoints: printable ASCII without + (default: tilsyn-ledger/<new ledger id>).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @pass_app
 def init(app: AppContext, authority: str, origin: str | None, as_json: bool) -> None:
