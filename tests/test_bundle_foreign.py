@@ -339,6 +339,10 @@ FORGERIES = [
     ("rules with unsorted roles", 1, lambda f: f.rules(lambda t: t["tilsyn.DecisionFulfilled/1"].update(roles=["tilsynsleder", "admin"]))),
     ("StreamHeads signed by the authority", 1, lambda f: f.options.update(heads_by=(f.admin, f.authority))),
     ("checkpoint signed by the authority", 1, lambda f: f.options.update(note_key=f.authority)),
+    ("raw U+2028, U+007F, '/' and an escaped control in a payload", 0, lambda f: f.statements[10][0]["payload"].update(
+        text="a\u2028b\x7fc/d\x01e\u00e6")),
+    ("an integer beyond 2^53 in a payload", 1, lambda f: f.statements[10][0]["payload"].update(n=2**53)),
+    ("a float in a payload", 1, lambda f: f.statements[10][0]["payload"].update(n=1.5)),
     ("text not in NFC", 1, lambda f: f.statements[10][0]["payload"].update(text="Cafe\u0301")),
     ("no such day", 1, lambda f: f.statements[10][0].update(occurred_at="2025-02-30T00:00:00.000000Z")),
     ("a gap in stream_version", 1, lambda f: [st.update(stream_version=st["stream_version"] + 1)
