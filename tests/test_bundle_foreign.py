@@ -292,6 +292,11 @@ def _move_after_first_use(f, name):
         st["stream_version"] = n + 1
 
 
+def _scoped_answer(f, extra):
+    f.register("Per Holm", ["tilbudsleder"], tilbud=["T-1001"])
+    f.event(f.stream, "tilsyn.Hoeringssvar/1", {"text": "Vi er enige.", "varsel": 20, **extra}, actor="Per Holm")
+
+
 def _fulfilled_by(f, roles, actor=None):
     f.rules(lambda t: t["tilsyn.DecisionFulfilled/1"].update(roles=roles), at=f.index("tilsyn.DecisionFulfilled/1"))
     if actor:
@@ -322,8 +327,15 @@ FORGERIES = [
      f.statements[-1][0]["payload"].update(name="Y")),
     ("a second key for a name", 1, lambda f: f.register("Karen Holm", ["tilsynsleder"])),
     ("a role for some tilbud with admin", 1, lambda f: f.register("X", ["admin"], tilbud=["T-1001"])),
-    ("a tilbudsleder for T-1001 speaks about T-2002 too", 1, lambda f: f.event(f.stream, "tilsyn.Hoeringssvar/1",
-     {"text": "x", "tilbud": "T-2002", "varsel": 20}, actor="Mette Lund")),
+    ("a tilbudsleder for T-1001 only acts on it", 0, lambda f: _scoped_answer(f, {})),
+    ("a tilbudsleder for T-1001 only speaks about T-2002 too", 1, lambda f: _scoped_answer(f, {"tilbud": "T-2002"})),
+    ("a role granted under another's name", 1, lambda f: f.event("ledger/keys", "ledger.RoleGranted/1",
+     {"key_id": key_id(f.people["Karen Holm"]), "name": "Lone Dahl", "roles": ["tilsynsleder"]})),
+    ("a key revoked under another's name", 1, lambda f: f.event("ledger/keys", "ledger.KeyRevoked/1",
+     {"key_id": key_id(f.people["Karen Holm"]), "name": "Lone Dahl", "reason": "x"})),
+    ("roles unsorted", 1, lambda f: f.register("X", ["tilsynsleder", "admin"])),
+    ("roles repeated", 1, lambda f: f.register("X", ["admin", "admin"])),
+    ("an unknown member in a key event", 1, lambda f: f.register("X", ["admin"], note="x")),
     ("the last admin revoked", 1, lambda f: f.event("ledger/keys", "ledger.KeyRevoked/1",
      {"key_id": f.statements[0][0]["key_id"], "name": f.admin, "reason": "x"})),
     ("a name mixing scripts", 1, lambda f: f.register("Karen H\u043elm", ["tilsynskonsulent"])),
