@@ -120,7 +120,8 @@ def run_demo(directory: Path) -> None:
             "ejerform": "regional", "adresse": "Lærkevej 1, 9999 Eksempelby"}, _at("2026-09-01", "09:00"))
 
         visit = [
-            (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt"}, "09:00"),
+            (ev.VISIT_STARTED, {"visit": "B1", "kind": "uanmeldt", "participants": [
+                "Mette Lund (tilbudsleder)", "3 medarbejdere", "2 borgere"]}, "09:00"),
             (ev.OBSERVATION, {"marker": "2.3.1", "element": "2.3.1.a", "source": "borger", "method": "interview",
                               "visit": "B1", "subject": "B-17",  # personal data: sealed for borger B-17
                               "text": "Borger B-17 (Anders, 34 år) fortæller, at værelsesdøren og køkkenskabene "

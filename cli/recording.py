@@ -158,13 +158,18 @@ def _open_visit(app: AppContext, tilbud_id: str, given: str | None) -> str:
 @click.option("--kind", type=DanishChoice(ev.VISIT_KINDS), default="uanmeldt", show_default=True,
               help="Announced or unannounced.")
 @click.option("--visit", "visit_id", metavar="ID", help="Visit id (default: B<n>).")
+@click.option("--deltager", "participants", multiple=True, metavar="WHO",
+              help="Who took part, as the report names them, e.g. «Mette Lund (tilbudsleder)» or «3 borgere» "
+                   "(repeatable; never a borger's name: that is personal data).")
 @recording
 @pass_app
-def visit_start(app, tilbud_id, kind, visit_id, occurred_at, as_json):
+def visit_start(app, tilbud_id, kind, visit_id, participants, occurred_at, as_json):
     """Start a visit to TILBUD."""
     if not visit_id:
         visit_id = f"B{len(app.supervision().state(tilbud_id).visits) + 1}"
-    record(app, tilbud_id, ev.VISIT_STARTED, {"visit": visit_id, "kind": kind}, occurred_at, as_json,
+    record(app, tilbud_id, ev.VISIT_STARTED,
+           {"visit": visit_id, "kind": kind, **({"participants": list(participants)} if participants else {})},
+           occurred_at, as_json,
            f"visit {visit_id} ({kind}) started")
 
 

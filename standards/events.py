@@ -84,10 +84,11 @@ class TilbudRegistered(Payload):
 
 
 class VisitStarted(Payload):
-    """*Tilsynsbesøg påbegyndt*, anmeldt or uanmeldt."""
+    """*Tilsynsbesøg påbegyndt*, anmeldt or uanmeldt, with who took part (roles or staff, never a borger's name)."""
 
     visit: Id
     kind: Literal["anmeldt", "uanmeldt"]
+    participants: list[Text] = []
 
 
 class VisitCompleted(Payload):

@@ -17,7 +17,7 @@ import msgspec
 from . import events as ev
 from . import legal
 
-PROJECTION_VERSION = 5
+PROJECTION_VERSION = 6  # 6: a visit keeps who took part
 """Bump when the fold or the snapshot bytes change, so stale snapshots are ignored."""
 
 
@@ -34,6 +34,7 @@ class Provenance(msgspec.Struct, kw_only=True):
 class Visit(Provenance, kw_only=True):
     visit: str
     kind: str
+    participants: list[str] = []
     status: str = "i gang"  # i gang / gennemført / afbrudt
     closed_seq: int | None = None
     abort_reason: str | None = None
@@ -383,7 +384,8 @@ def _apply_payload(state: TilbudState, type: str, p: dict[str, Any], e: EventVie
         state.registered_status = p.get("status", legal.ANSOEGER)
         state.godkendt_dato, state.registered_at = p.get("godkendt_dato"), e.occurred_at
     elif type == ev.VISIT_STARTED:
-        state.visits.append(Visit(**prov, visit=p["visit"], kind=p["kind"]))
+        state.visits.append(Visit(**prov, visit=p["visit"], kind=p["kind"],
+                                  participants=list(p.get("participants", []))))
     elif type in (ev.VISIT_COMPLETED, ev.VISIT_ABORTED):
         for v in reversed(state.visits):
             if v.visit == p["visit"] and state.live(v.seq):

@@ -211,6 +211,7 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
         "themes": themes,
         "visits": [{"visit": v.visit, "kind": v.kind, "status": v.status, "seq": v.seq, "closed_seq": v.closed_seq,
                     "occurred_at": v.occurred_at, "actor": v.actor, "abort_reason": v.abort_reason,
+                    "participants": list(v.participants),
                     "counts": v.status == "gennemført"} for v in state.live_visits()],
         "decisions": [{"seq": d.seq, "kind": d.kind, "criteria": d.criteria, "deadline": d.deadline,
                        "reason": d.reason, "status": d.status, "actor": d.actor, "occurred_at": d.occurred_at,

@@ -372,7 +372,9 @@ def test_7_observations_belong_to_a_visit(tilsyn):
     assert "intet besøg er i gang" in c.refused(*obs, "Ved et tilfælde hørt.")
     assert "skal nævne det besøg" in c.refused(*obs, "Bagefter.", "--efterfølgende")
     assert "ukendt besøg 'B9'" in c.refused(*obs, "x", "--visit", "B9")
-    c.ok("visit", "start", T, "--visit", "B1")
+    started = c.ok("visit", "start", T, "--visit", "B1", "--deltager", "Tove Lund (tilbudsleder)", "--deltager", "2 borgere")
+    assert started["payload"]["participants"] == ["Tove Lund (tilbudsleder)", "2 borgere"]
+    assert "er tomt" in c.refused("visit", "start", T, "--visit", "B0", "--deltager", "  ")
     assert "er tomt" in c.refused(*obs, "   \t ")
     assert c.ok(*obs, "På besøget.")["payload"]["visit"] == "B1"  # the visit in progress, signed into it
     c.ok("visit", "start", T, "--visit", "B1b")

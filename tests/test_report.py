@@ -150,6 +150,7 @@ def test_the_report_holds_every_section_of_a_tilsynsrapport(demo):
     assert "Bostedet Lærkehøj" in text and "T-1001" in text and "døgntilbud" in text
     assert "Fornøden kvalitet: nej" in text and "Kriterium 2.3 Tilbuddet forebygger magtanvendelser" in text
     assert "15. september 2026 kl. 11.00 (CEST)" in text  # the visit, in Danish local time
+    assert "Mette Lund (tilbudsleder), 3 medarbejdere, 2 borgere" in text  # who took part in it
     seq, at, _ = paabud(demo)
     assert f"Påbud af {danish.dato(at)}" in text and "31. januar 2027" in text  # the påbud and its frist
     for heading in PLAN_HEADINGS:
