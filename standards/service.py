@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
 import msgspec
-from tilsyn.ledger import Event, Ledger, LedgerError, Signer, ValidationError
+from tilsyn.ledger import AuthorizationError, Event, Ledger, LedgerError, Signer, ValidationError
 from tilsyn.ledger import timefmt
 from tilsyn.ledger.personal import is_sealed, sealed_subject
 from tilsyn.ledger.envelope import Statement
@@ -23,6 +23,7 @@ from tilsyn.ledger.envelope import Statement
 from . import danish
 from . import events as ev
 from .projection import EventView, TilbudState, apply, dump, fold, load
+from .roles import role_refusal
 from .rules import Finding
 from .snapshots import SNAPSHOT_EVERY, SnapshotCache
 from .summary import quality_model_of, summarise
@@ -34,6 +35,10 @@ class Refused(ValidationError):
     def __init__(self, plugin: str, rule: str, reason: str):
         self.plugin, self.rule, self.reason = plugin, rule, reason
         super().__init__(f"refused by {plugin}/{rule}: {reason}")
+
+
+class RoleRefused(Refused, AuthorizationError):
+    """The signer holds no role that counts for the act (said in Danish before the kernel would refuse it)."""
 
 
 class BatchRefused(ValidationError):
@@ -75,6 +80,7 @@ class Supervision:
         self.ledger = ledger
         self.plugins = plugins
         self.catalog = plugins.catalog
+        self._event_types = {et.name: et for et in plugins.event_types}  # who may sign each act
         self.snapshots = SnapshotCache(ledger)
         self.may_see_personal = may_see_personal
 
@@ -219,6 +225,11 @@ class Supervision:
         # Guards that take settings also learn the clock and the signer's roles (legal rules: time sanity,
         # who may correct, whose høringssvar it is).
         info = self.ledger.key_info(statement.key_id)
+        kind = self._event_types.get(statement.type)
+        if kind is not None:
+            reason = role_refusal(statement, info, kind.roles, kind.description)
+            if reason:
+                raise RoleRefused(kind.owner, "rolle", reason)
         settings = {**self.plugins.settings, "now": timefmt.now(),
                     "actor_roles": frozenset(info.roles_for(statement)) if info is not None else frozenset()}
         for guard in self.plugins.guards:

@@ -362,7 +362,7 @@ def test_a_scoped_tilbudsleder_is_refused_on_another_tilbuds_plan(tmp_path):
     for args in (["plan", "add", "T-1001", *row], ["plan", "approve", "T-1001"]):
         refused = ib(*args)
         assert refused.exit_code == 2, refused.output
-        assert refused.stderr.startswith("tilsyn: error: ") and "only for tilbud T-2002" in refused.stderr
+        assert refused.stderr.startswith("tilsyn: error: ") and "Ib Berg er tilbudsleder for T-2002" in refused.stderr
         assert "Traceback" not in refused.output
     with Ledger.open(str(db)) as ledger:
         assert ledger.count() == before

@@ -301,8 +301,8 @@ def test_5_only_the_tilsynsleder_extends_and_a_passed_frist_is_serious(tilsyn):
     c = tilsyn
     c.fail_23()
     d = c.paabud()
-    assert "lacks the role" in c.refused("decision", "extend", T, str(d["seq"]), "--deadline", later(90), "--reason",
-                                         "Mere tid.", who=TOVE)
+    assert "Tove Lund (tilbudsleder) kan ikke registrere «frist forlænget»" in c.refused(
+        "decision", "extend", T, str(d["seq"]), "--deadline", later(90), "--reason", "Mere tid.", who=TOVE)
     assert "skal ligge efter den nuværende" in c.refused("decision", "extend", T, str(d["seq"]), "--deadline",
                                                         later(30), "--reason", "Kortere.", who=LARS)
     c.ok("decision", "extend", T, str(d["seq"]), "--deadline", later(90), "--reason", "Planen er realistisk.", who=LARS)
@@ -546,3 +546,38 @@ def test_7_the_hoeringsfrist_is_a_danish_date(tilsyn):
     assert "høringsfristen 2024-05-20 er ikke udløbet" in c.refused(*decide, "--occurred-at",
                                                                    "2024-05-20T23:30:00+02:00", who=LARS)
     c.ok(*decide, "--occurred-at", "2024-05-21T00:30:00+02:00", who=LARS)
+
+
+# Scoped roles (issue 10): a tilbudsleder acts for their own tilbud only -----------------------------------------
+
+def test_a_scoped_tilbudsleder_answers_and_plans_for_their_tilbud_and_is_refused_for_another(tilsyn):
+    c = tilsyn
+    for name, scope in (("Mads Holm", T), ("Ib Berg", A)):
+        r = c("keys", "add", name, "--role", "tilbudsleder", "--tilbud", scope, who="Socialtilsyn Øst")
+        assert r.exit_code == 0, r.output
+    c.fail_23()
+    v = c.varsel()
+    # The leader of another tilbud: one Danish line, exit 2, nothing written — for every act of the tilbud's own.
+    error = c.refused("hoering", T, str(v["seq"]), "--text", "Vi svarer for naboen.", who="Ib Berg")
+    assert error.endswith(f"Ib Berg er tilbudsleder for {A} og kan ikke registrere «høringssvar» for {T}")
+    svar = c.ok("hoering", T, str(v["seq"]), "--text", "Vi retter op inden fristen.", who="Mads Holm")
+    assert svar["actor"] == "Mads Holm" and not svar["payload"].get("on_behalf")
+    d = c.decide(v)
+    row = ["plan", "add", T, "--priority", "1", "--tema", "Sundhed og trivsel", "--emne", "Låste døre",
+           "--maal", "Åbne døre", "--hvad", "Nøgler til borgerne", "--hvordan", "Budget", "--start", later(1),
+           "--slut", later(50), "--dokumentation", "Referater", "--hvem", "Mads Holm", "--answers", str(d["seq"])]
+    assert "Ib Berg er tilbudsleder for A-1 og kan ikke registrere «opfølgningsplan, ny prioritet» for T-9" in \
+        c.refused(*row, who="Ib Berg")
+    item = c.ok(*row, who="Mads Holm")["payload"]["item"]
+    assert "kan ikke registrere «opfølgningsplan godkendt» for T-9" in c.refused("plan", "approve", T, who="Ib Berg")
+    c.ok("plan", "approve", T, who="Mads Holm")
+    assert "kan ikke registrere «opfølgningsplan konsekvensrettet»" in c.refused(
+        "plan", "revise", T, item, "--slut", later(55), "--reason", "Senere levering.", who="Ib Berg")
+    c.ok("plan", "revise", T, item, "--slut", later(55), "--reason", "Senere levering af nøgler.", who="Mads Holm")
+    assert "kan ikke registrere «resultat»" in c.refused("plan", "result", T, item, "--resultat", "Dørene er åbne.",
+                                                          who="Ib Berg")
+    c.ok("plan", "result", T, item, "--resultat", "Dørene er åbne.", who="Mads Holm")
+    # Nor may a tilbudsleder do the tilsyn's part, in scope or not.
+    assert "Mads Holm (tilbudsleder) kan ikke registrere «frist forlænget»: det kræver rollen tilsynsleder" in \
+        c.refused("decision", "extend", T, str(d["seq"]), "--deadline", later(90), "--reason", "Mere tid.",
+                  who="Mads Holm")

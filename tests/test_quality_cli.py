@@ -203,7 +203,8 @@ def test_2_ja_needs_every_criterion_on_assessed_markers_and_a_signed_oekonomi(ti
     fk = c.status()["fornoeden_kvalitet"]
     assert fk["value"] is False and fk["missing"] == ["temaet økonomi er ikke opfyldt"]
     # Only a tilsynskonsulent assesses it, with a reason.
-    assert "lacks the role" in c.refused("assess", "oekonomi", T, "opfyldt", "--reason", "Vi synes selv.", who=TOVE)
+    assert "det kræver rollen tilsynskonsulent" in c.refused("assess", "oekonomi", T, "opfyldt", "--reason",
+                                                             "Vi synes selv.", who=TOVE)
 
 
 def test_2_nej_or_ikke_afgjort_says_what_is_missing(tilsyn):
