@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -75,15 +76,21 @@ def grow(directory: Path, events: int) -> int:
         return have
 
 
-def timed(directory: Path, *args: str, runs: int, actor: bool = True) -> list[float]:
+def timed(directory: Path, *args: str, runs: int, actor: bool = True) -> list[tuple[float, float]]:
+    """``(wall, cpu)`` seconds of each run of the command; cpu is the process's user + system time, which
+    a loaded machine moves far less than the wall clock. One untimed run first (it verifies what is new)."""
     env = {**os.environ, "TILSYN_DB": str(directory / "tilsyn.db"), "TILSYN_HOME": str(directory)}
     tilsyn = str(Path(sys.executable).with_name("tilsyn"))
     who = ["--as", SUPERVISOR] if actor else []
+    subprocess.run([tilsyn, *who, *args], env=env, check=True, stdout=subprocess.DEVNULL)
     out = []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         subprocess.run([tilsyn, *who, *args], env=env, check=True, stdout=subprocess.DEVNULL)
-        out.append(time.perf_counter() - start)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        out.append((wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime))
     return out
 
 
@@ -109,7 +116,7 @@ def main() -> None:
     start = time.perf_counter()
     n = grow(big, args.events)
     print(f"T-1001 grown to {n:,} events in {time.perf_counter() - start:.1f} s", file=sys.stderr)
-    startup = statistics.median(timed(big, "--version", runs=args.runs, actor=False))
+    startup = statistics.median(w for w, _ in timed(big, "--version", runs=args.runs, actor=False))
     html = timed(demo, "report", TILBUD, "--out", str(demo / "r.html"), runs=args.runs)
     rows = [
         (f"report of a tilbud with {n:,} events (HTML), command", "≤ 1 s",
@@ -119,16 +126,19 @@ def main() -> None:
                                                runs=args.runs), ""),
         ("PDF/A of the demo report, command", "≤ 3 s", timed(demo, "report", TILBUD, "--out", str(demo / "r.pdf"),
                                                                runs=args.runs),
-         f"its HTML {statistics.median(html):.2f} s"),
+         f"its HTML {statistics.median(w for w, _ in html):.2f} s"),
         ("PDF/A of the demo afgørelse letter, command", "", timed(demo, "letter", TILBUD, str(decision_seq(demo)),
                                                                   "--out", str(demo / "l.pdf"), runs=args.runs), ""),
         ("HTML of the demo report, command", "", html, f"tilsyn --version {startup:.2f} s"),
     ]
     load = os.getloadavg()[0]
-    print(f"{'figure':<56} {'goal':>6} {'median':>8} {'slowest':>8}  reference")
+    print(f"{'figure':<56} {'goal':>6} {'median':>8} {'slowest':>8} {'cpu':>7}  reference")
     for name, goal, times, reference in rows:
-        print(f"{name:<56} {goal:>6} {statistics.median(times):>7.2f}s {max(times):>7.2f}s  {reference}")
-    print(f"(median and slowest of {args.runs} runs; load average {load:.1f} on {os.cpu_count()} cores)")
+        walls = [w for w, _ in times]
+        cpu = statistics.median(c for _, c in times)
+        print(f"{name:<56} {goal:>6} {statistics.median(walls):>7.2f}s {max(walls):>7.2f}s {cpu:>6.2f}s  {reference}")
+    print(f"(wall clock: median and slowest of {args.runs} runs after one untimed run; cpu: median user + system "
+          f"time of the process and its children; load average {load:.1f} on {os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":

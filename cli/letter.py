@@ -25,18 +25,18 @@ def letter(app: AppContext, tilbud_id: str, seq: int, out: str, pdf: bool, as_js
     from .documents.verification import NotVerified
     from .output import fail
 
-    target = DocumentOut(out, pdf, as_json)
-    try:
-        data = collect(app, tilbud_id, seq)
-    except NotVerified as e:
-        fail(f"no letter written: {e}", code=1)
-    attachments = receipts_for(app, tilbud_id, [seq] if data["kind"] == "afgørelse" else [], data)
-    a, name = data["act"], data["tilbud"]["name"]
-    title = (f"Afgørelse om {a['kind']} – {name}" if data["kind"] == "afgørelse"
-             else f"Varsel om {a['kind']} – {name}")
-    page = render("letter.html", title=title, author=data["authority"], doc_noun="brevet", pdf=target.pdf,
-                  running=f"{title} · {data['authority']}", **data)
-    target.write(page, attachments, f"{data['kind'].capitalize()} for {tilbud_id}")
+    with DocumentOut(out, pdf, as_json) as target:  # a PDF helper stops if the document is not made
+        try:
+            data = collect(app, tilbud_id, seq)
+        except NotVerified as e:
+            fail(f"no letter written: {e}", code=1)
+        attachments = receipts_for(app, tilbud_id, [seq] if data["kind"] == "afgørelse" else [], data)
+        a, name = data["act"], data["tilbud"]["name"]
+        title = (f"Afgørelse om {a['kind']} – {name}" if data["kind"] == "afgørelse"
+                 else f"Varsel om {a['kind']} – {name}")
+        page = render("letter.html", title=title, author=data["authority"], doc_noun="brevet", pdf=target.pdf,
+                      running=f"{title} · {data['authority']}", **data)
+        target.write(page, attachments, f"{data['kind'].capitalize()} for {tilbud_id}")
 
 
 COMMANDS = [letter]

@@ -39,17 +39,17 @@ def report(app: AppContext, tilbud_id: str, out: str, pdf: bool, as_json: bool, 
     from .documents.verification import NotVerified
     from .output import fail
 
-    target = DocumentOut(out, pdf, as_json)
-    try:
-        data = collect(app, tilbud_id, as_of, internal=internal)
-    except NotVerified as e:
-        fail(f"no report written: {e}", code=1)
-    attachments = receipts_for(app, tilbud_id, [d["seq"] for d in data["decisions"]], data)
-    s = data["tilbud"]
-    title = f"Tilsynsrapport – {s['name']}" + (" (intern)" if internal else "")
-    page = render("report.html", title=title, author=data["authority"], doc_noun="rapporten", pdf=target.pdf,
-                  running=f"Tilsynsrapport · {s['name']} · {data['authority']}", **data)
-    target.write(page, attachments, f"Rapport for {tilbud_id}", personal=data["personal_shown"])
+    with DocumentOut(out, pdf, as_json) as target:  # a PDF helper stops if the document is not made
+        try:
+            data = collect(app, tilbud_id, as_of, internal=internal)
+        except NotVerified as e:
+            fail(f"no report written: {e}", code=1)
+        attachments = receipts_for(app, tilbud_id, [d["seq"] for d in data["decisions"]], data)
+        s = data["tilbud"]
+        title = f"Tilsynsrapport – {s['name']}" + (" (intern)" if internal else "")
+        page = render("report.html", title=title, author=data["authority"], doc_noun="rapporten", pdf=target.pdf,
+                      running=f"Tilsynsrapport · {s['name']} · {data['authority']}", **data)
+        target.write(page, attachments, f"Rapport for {tilbud_id}", personal=data["personal_shown"])
 
 
 COMMANDS = [report]

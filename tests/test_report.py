@@ -560,3 +560,24 @@ def test_a_damaged_template_cache_only_means_compiling_again(demo, tmp_path):
         environment.cache_clear()
     strip = lambda page: re.sub(r"20\d\d-\d\d-\d\dT[0-9:.]+Z|\d+\. \w+ 20\d\d kl\. [0-9.:]+", "", page)  # noqa: E731
     assert strip(again) == strip(first)
+
+
+def test_the_pdf_helper_writes_what_write_pdf_writes_and_reports_failure_in_one_line(tmp_path):
+    """PDFs are written by a helper process that loads WeasyPrint early (documents/pdf.py): the same
+    write_pdf, so the same text; a failure comes back as one reason; an unused helper is stopped."""
+    from tilsyn.cli.documents import write_pdf
+    from tilsyn.cli.documents.pdf import PdfHelper
+
+    page = ("<!doctype html><html lang=da><head><meta charset=utf-8><title>Prøve</title>"
+            "<meta name=author content='Socialtilsyn Øst'></head><body><p>Første linje æøå</p></body></html>")
+    here, there = tmp_path / "here.pdf", tmp_path / "there.pdf"
+    write_pdf(page, here)
+    PdfHelper().write(page, str(there), [])
+    text = lambda p: subprocess.run(["pdftotext", str(p), "-"], capture_output=True, text=True).stdout  # noqa: E731
+    assert "Første linje æøå" in text(there) and text(there) == text(here)
+    with pytest.raises(RuntimeError, match="the PDF could not be written"):
+        PdfHelper().write(page, str(tmp_path / "no such folder" / "x.pdf"), [])
+    helper = PdfHelper()
+    proc = helper._proc
+    helper.close()
+    assert proc.returncode is not None  # stopped, not left loading WeasyPrint

@@ -12,7 +12,7 @@ import click
 from tilsyn.standards.danish import number_of
 
 from ..output import console, emit_json, fail
-from . import Attachment, write_pdf
+from . import Attachment
 
 
 def out_options(f):
@@ -38,6 +38,22 @@ class DocumentOut:
             parent = Path(out).resolve().parent
             if not parent.is_dir():
                 fail(f"cannot write {out}: folder {parent} does not exist")
+        self._pdf = None
+        if self.pdf:  # WeasyPrint loads in a helper process while the document is made (pdf.py)
+            from .pdf import PdfHelper
+
+            self._pdf = PdfHelper()
+
+    def close(self) -> None:
+        """Stop the PDF helper if the document was never written (the command failed first)."""
+        if self._pdf is not None:
+            self._pdf.close()
+
+    def __enter__(self) -> "DocumentOut":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def write(self, page: str, attachments: list[Attachment], what: str, *, personal: bool = False) -> None:
         """Write the document; one that shows ``personal`` data in clear is readable by its owner only."""
@@ -47,7 +63,7 @@ class DocumentOut:
         target = Path(self.out)
         try:
             if self.pdf:
-                self._atomic(target, lambda tmp: write_pdf(page, tmp, attachments))
+                self._atomic(target, lambda tmp: self._pdf.write(page, tmp, attachments))
             else:
                 self._atomic(target, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"))
                 for a in attachments:  # beside the page, so the recipient gets them with it

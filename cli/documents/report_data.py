@@ -11,7 +11,6 @@ and said to be missing when it does not: nothing is made up here.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from importlib import metadata
 from typing import Any
 
 from tilsyn.standards.explain import explain
@@ -43,10 +42,11 @@ def event_name(type_: str) -> str:
 
 
 def _version() -> str:
-    try:
-        return metadata.version("tilsyn-ledger")
-    except metadata.PackageNotFoundError:
-        return "ukendt"
+    """The version that made the document (the constant a test keeps equal to the distribution's: reading
+    the installed metadata would cost an import and a scan of site-packages per document)."""
+    from tilsyn import __version__
+
+    return __version__
 
 
 def collect(app, tilbud: str, as_of: str | None, internal: bool = False) -> dict[str, Any]:
