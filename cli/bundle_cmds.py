@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
 import click
 
-from tilsyn.ledger.bundle import BundleFormatError, export_bundle, verify_bundle
+from tilsyn.ledger.bundle import export_bundle, verify_bundle
 
+from .bundle_check import run
 from .context import AppContext, pass_app
-from .output import console, emit_json, fail, one_line, writable_file
-
-
-def local_time(canonical: str) -> str:
-    """A canonical UTC timestamp as people here read it: Danish local time, zone shown."""
-    from zoneinfo import ZoneInfo
-
-    from tilsyn.ledger.timefmt import parse_time
-
-    return parse_time(canonical).astimezone(ZoneInfo("Europe/Copenhagen")).strftime("%d-%m-%Y %H:%M:%S %Z")
+from .output import console, emit_json, writable_file
 
 
 def stream_name(target: str) -> str:
@@ -71,39 +62,9 @@ def verify_bundle_cmd(file: str, policy_file: str | None, as_json: bool) -> None
     Says what a sound bundle proves: complete as of checkpoint N, size S, signed at a time (Danish local
     time). With --policy, the checkpoint must also be cosigned by the policy's quorum of witnesses.
     """
-    try:
-        data = Path(file).read_bytes()
-    except OSError as e:
-        fail(f"cannot read {file}: {e.strerror}")
-    try:
-        report = verify_bundle(data)
-    except BundleFormatError as e:
-        fail(f"{file}: {e}")
-    if policy_file is not None:
-        from tilsyn.ledger.bundle import BundleProblem
-        from tilsyn.ledger.strictjson import loads
-        from tilsyn.ledger.tlog_policy import check_note
-
-        from .witness_config import load_policy
-
-        quorum = check_note(loads(data)["checkpoint"], load_policy(policy_file, required=True))
-        if not quorum.ok:
-            report.problems.append(BundleProblem(None, f"witness policy {policy_file}: {quorum.reason}"))
-        report.checked.append("witness quorum")
-    if as_json:
-        emit_json(report.to_dict())
-    elif report.ok:
-        console.print(one_line(f"ok: {report.stream}: {report.events} events, {report.key_events} key events and "
-                      f"{report.policy_events} rules events verified; complete as of checkpoint "
-                      f"{report.checkpoint_number}, size {report.checkpoint_size}, signed at "
-                      f"{local_time(report.signed_at)} ({report.origin}, root {report.checkpoint_root})"),
-                      markup=False, highlight=False, soft_wrap=True)
-    else:
-        sys.stderr.write(f"FAILED: {one_line(report.reason)}\n")
-        for p in report.problems[1:10]:
-            sys.stderr.write(f"  also {'seq ' + str(p.seq) + ': ' if p.seq is not None else ''}{one_line(p.message)}\n")
-    if not report.ok:
-        raise SystemExit(1)
+    code = run(file, policy_file, as_json)
+    if code:
+        raise SystemExit(code)
 
 
 COMMANDS = [export, verify_bundle_cmd]

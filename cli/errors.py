@@ -117,3 +117,22 @@ def describe(error: BaseException) -> tuple[int | str, str | None]:
         return REFUSED, "out of memory"
     return BUG, (f"unexpected {type(error).__name__}: {error} — this is a bug in tilsyn; "
                  f"TILSYN_DEBUG=1 shows where")
+
+
+def exit_for(error: BaseException) -> SystemExit:
+    """Print ``error`` as the one line it maps to (the traceback too for a bug under ``TILSYN_DEBUG=1``)
+    and return the :class:`SystemExit` with its exit code, for the caller to raise."""
+    import os
+    import sys
+
+    from .output import error_line
+
+    code, message = describe(error)
+    if message is not None:
+        if os.environ.get("TILSYN_DEBUG") and code == BUG:
+            import traceback
+
+            traceback.print_exception(error)
+        sys.stderr.write(error_line(message))
+    sys.stderr.flush()
+    return SystemExit(EXIT_CODE.get(code, code))

@@ -17,7 +17,6 @@ from tilsyn import __version__
 
 from . import errors
 from .context import DEFAULT_DB, AppContext
-from .output import error_line
 
 
 # Command name → the module that defines it. Modules are imported only when their command runs (or
@@ -142,15 +141,7 @@ class TilsynGroup(click.Group):
         except SystemExit:
             raise
         except BaseException as e:  # noqa: BLE001 - the one place that turns every failure into one line
-            code, message = errors.describe(e)
-            if message is not None:
-                if os.environ.get("TILSYN_DEBUG") and code == errors.BUG:
-                    import traceback
-
-                    traceback.print_exc()
-                sys.stderr.write(error_line(message))
-            sys.stderr.flush()
-            raise SystemExit(errors.EXIT_CODE.get(code, code)) from None
+            raise errors.exit_for(e) from None
         raise SystemExit(rv if isinstance(rv, int) else 0)
 
 

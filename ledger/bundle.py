@@ -33,8 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import heads as heads_mod
 from . import identity, keys, timefmt
-from .checkpoint import CheckpointError, open_note, parse_checkpoint
-from .checkpoints import covering_checkpoint, create_checkpoint, latest_checkpoint, note_key_name, verified_proofs
+from .checkpoint import CheckpointError, note_key_name, open_note, parse_checkpoint
 from .envelope import (_ACTOR, _STREAM, _TYPE, GENESIS_PREV, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash)
 from .errors import AuthorizationError, LedgerError, StoreError, ValidationError
@@ -73,6 +72,8 @@ def _current_checkpoint(ledger: "Ledger", signer: Signer | None):
     event) and checks against the verified records; else a new one signed by ``signer``. A bundle proved
     against an older checkpoint would leave out whatever came after it — a revocation, say — so that is
     refused."""
+    from .checkpoints import covering_checkpoint, create_checkpoint, latest_checkpoint  # the database side
+
     cp = covering_checkpoint(ledger)
     if cp is not None:
         return cp
@@ -114,6 +115,8 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
     if committed != heads_map.root():
         raise ledger.locate_damage(f"the StreamHeads event at seq {size} does not match the events")
     seqs = sorted(included)
+    from .checkpoints import verified_proofs
+
     proofs = verified_proofs(ledger, cp, {s: included[s].leaf_hash for s in seqs})
     entries = []
     for name in sorted(streams, key=lambda s: heads_map.index.get(s, -1)):

@@ -1,8 +1,9 @@
-"""``tilsyn verify-receipt FILE --policy P`` answers from the console entry point without the command
-layer: the same output and exit codes as the click command, with only the offline check's modules loaded.
+"""``tilsyn verify-receipt FILE --policy P`` and ``tilsyn verify-bundle FILE [--policy P]`` answer from the
+console entry point without the command layer: the same output and exit codes as the click commands,
+with only the offline check's modules loaded.
 
 Checked through the real entry point in a fresh interpreter (what it imports is reported after it ran),
-never by timing: bench/bench_witness.py measures the time.
+never by timing: bench/bench_witness.py and bench/bench_proofs.py measure the time.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tilsyn.cli.launch import _verify_receipt_args
+from tilsyn.cli.launch import _offline_check
 from tilsyn.cli.main import cli
 
 AUTHORITY = "Socialtilsyn Øst"
@@ -65,6 +66,10 @@ def receipts(tmp_path_factory) -> Path:
     ok("init", "--authority", AUTHORITY)
     ok("--as", AUTHORITY, "checkpoint")
     ok("receipt", "ledger/keys", "1", "--out", str(d / "genesis.tlog-proof"))
+    ok("export", "ledger/keys", "--out", str(d / "keys.bundle.json"))
+    bundle = (d / "keys.bundle.json").read_bytes()
+    at = bundle.index(b'"record": "') + 40
+    (d / "changed.bundle.json").write_bytes(bundle[:at] + bytes([bundle[at] ^ 1]) + bundle[at + 1:])
     (d / "policy.txt").write_text(f"log {ok('checkpoint', '--vkey').strip()}\nquorum none\n", encoding="utf-8")
     text = (d / "genesis.tlog-proof").read_text(encoding="utf-8")
     lines = text.split("\n")
@@ -81,20 +86,26 @@ CASES = {
     "no such file": (["missing.tlog-proof", "--policy", "policy.txt"], 2),
     "no such policy": (["genesis.tlog-proof", "--policy", "missing.txt"], 2),
     "a policy that is a receipt": (["genesis.tlog-proof", "--policy", "genesis.tlog-proof"], 2),
+    "bundle: sound": (["keys.bundle.json"], 0),
+    "bundle: sound, json, quorum": (["keys.bundle.json", "--json", "--policy", "policy.txt"], 0),
+    "bundle: a changed byte": (["changed.bundle.json"], 1),
+    "bundle: not a bundle": (["junk.tlog-proof"], 2),
+    "bundle: no such file": (["missing.json"], 2),
+    "bundle: no such policy": (["keys.bundle.json", "--policy", "missing.txt"], 2),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
 def test_the_entry_point_answers_as_the_command_does_without_the_command_layer(receipts, case):
     args, code = CASES[case]
-    args = ["verify-receipt", *args]
+    args = ["verify-bundle" if case.startswith("bundle") else "verify-receipt", *args]
     out, err, got, modules = launch(args, receipts)
     assert got == code
     assert (out, err, got) == full_command(args, receipts)
     loaded = sorted({m for m in modules for h in HEAVY if m == h or m.startswith(h + ".")})
-    assert loaded == [], f"verify-receipt imported {loaded[:6]}"
+    assert loaded == [], f"{args[0]} imported {loaded[:6]}"
     if code == 0:
-        assert "ok: seq 1" in out or '"ok": true' in out
+        assert "ok: seq 1" in out or "ok: ledger/keys" in out or '"ok": true' in out
     else:
         assert err.startswith("tilsyn: error: " if code == 2 else "FAILED: ")
 
@@ -112,9 +123,12 @@ def test_the_entry_point_answers_as_the_command_does_without_the_command_layer(r
     ["receipt", "r", "--policy", "p", "--json"],
 ])
 def test_any_other_command_line_goes_to_the_full_command(args):
-    assert _verify_receipt_args(args) is None
+    assert _offline_check(args) is None
 
 
 def test_the_plain_shape_is_recognised():
-    assert _verify_receipt_args(["verify-receipt", "r", "--policy", "p"]) == ("r", "p", False)
-    assert _verify_receipt_args(["verify-receipt", "--json", "--policy=p", "r"]) == ("r", "p", True)
+    assert _offline_check(["verify-receipt", "r", "--policy", "p"]) == ("receipt_check", "r", "p", False)
+    assert _offline_check(["verify-receipt", "--json", "--policy=p", "r"]) == ("receipt_check", "r", "p", True)
+    assert _offline_check(["verify-bundle", "b"]) == ("bundle_check", "b", None, False)
+    assert _offline_check(["verify-bundle", "b", "--json", "--policy", "p"]) == ("bundle_check", "b", "p", True)
+    assert _offline_check(["verify-bundle", "b", "--policy="]) is None
