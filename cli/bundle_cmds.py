@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from tilsyn.ledger.bundle import export_bundle, verify_bundle
+from tilsyn.ledger.bundle import export_checked
 
 from .bundle_check import run
 from .context import AppContext, pass_app
@@ -35,8 +35,7 @@ def export(app: AppContext, target: str, out: str, as_json: bool) -> None:
     """
     ledger = app.ledger()
     stream = stream_name(target)
-    data = export_bundle(ledger, stream, app.log_signer() if app.actor else None)  # verified before it returns
-    report = verify_bundle(data)
+    data, report = export_checked(ledger, stream, app.log_signer() if app.actor else None)  # verified once, there
     Path(out).write_bytes(data)
     summary = {"file": out, "stream": stream, "events": report.events, "key_events": report.key_events,
                "policy_events": report.policy_events, "checkpoint": report.checkpoint_number,

@@ -87,7 +87,14 @@ def _current_checkpoint(ledger: "Ledger", signer: Signer | None):
 
 def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer | None = None,
                   *, exported_at: str | None = None) -> bytes:
-    """Write the evidence bundle of ``stream`` (e.g. ``tilbud/T-1001``) and return its bytes (UTF-8 JSON).
+    """The evidence bundle of ``stream`` as bytes (see :func:`export_checked`, which also gives its report)."""
+    return export_checked(ledger, stream, signer_for_checkpoint, exported_at=exported_at)[0]
+
+
+def export_checked(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer | None = None,
+                   *, exported_at: str | None = None) -> tuple[bytes, "BundleReport"]:
+    """Write the evidence bundle of ``stream`` (e.g. ``tilbud/T-1001``): its bytes (UTF-8 JSON) and the
+    report of the verification it passed before it was handed out (a caller needs no second one).
 
     Proves against the latest checkpoint if it covers the whole ledger; otherwise one is created with
     ``signer_for_checkpoint`` (the ledger's log key, :meth:`Ledger.log_signer`), or :class:`LedgerError` is raised when none is given.
@@ -143,7 +150,7 @@ def export_bundle(ledger: "Ledger", stream: str, signer_for_checkpoint: Signer |
     report = verify_bundle(data)
     if not report.ok:
         raise ledger.locate_damage(f"the bundle of {stream} does not verify ({report.reason})")
-    return data
+    return data, report
 
 
 def encode_bundle(bundle: dict[str, Any]) -> bytes:
