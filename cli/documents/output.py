@@ -11,7 +11,7 @@ import click
 
 from tilsyn.standards.danish import number_of
 
-from ..output import console, emit_json, fail
+from ..output import emit_json, fail, visible
 from . import Attachment
 
 
@@ -80,11 +80,12 @@ class DocumentOut:
         if attachments:
             receipts = number_of(len(attachments), "kvittering", "kvitteringer")
             extra = f" med {receipts} indlejret" if self.pdf else f"; {receipts} skrevet ved siden af"
-        console.print(f"{what} skrevet til {self.out} ({kind}){extra}", markup=False)
+        # Plain lines, made visible (a path is user text): the rich console would cost its import here.
+        sys.stdout.write(visible(f"{what} skrevet til {self.out} ({kind}){extra}") + "\n")
         if personal:
-            console.print(f"Bemærk: {self.out} indeholder personoplysninger i klar tekst; filen er kun læsbar for "
-                          "dig (0600). Del den kun med dem, der må læse dem, og slet den, når den ikke skal bruges.",
-                          markup=False)
+            sys.stdout.write(visible(f"Bemærk: {self.out} indeholder personoplysninger i klar tekst; filen er kun "
+                                     "læsbar for dig (0600). Del den kun med dem, der må læse dem, og slet den, når "
+                                     "den ikke skal bruges.") + "\n")
 
     @staticmethod
     def _atomic(target: Path, write) -> None:
