@@ -32,7 +32,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from . import heads as heads_mod
-from . import identity, keys, timefmt
+from . import identity, timefmt
 from .checkpoint import CheckpointError, note_key_name, open_note, parse_checkpoint
 from .envelope import (_ACTOR, _STREAM, _TYPE, GENESIS_PREV, decode_record, decode_statement, encode_record,
                        encode_statement, leaf_hash)
@@ -42,6 +42,7 @@ from .identity import KEYS_STREAM, KeyRegistry
 from .merkle import verify_inclusion
 from .origin import origin_problem
 from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, decode_rules
+from .sigcheck import EarlyChecks
 from .signing import Signer
 from .strictjson import MAX_SAFE_INTEGER, StrictJSONError, loads
 
@@ -319,6 +320,38 @@ def _decode_canonical(raw: bytes):
     return rec, stmt
 
 
+class _Signed(msgspec.Struct, frozen=True):
+    """A record's statement, signature and signed bytes, as the early signature checks take them."""
+
+    statement: Any
+    signature: bytes
+    data: bytes
+
+
+class _NamedKey(msgspec.Struct, frozen=True):
+    public_key: bytes
+
+
+def _named_keys(decoded: list) -> dict[str, _NamedKey]:
+    """Every ``key_id`` → public key that a key event of the bundle names, unchecked: only a guess at which
+    key will be authorised, so checks can start early (the walk authorises, and re-verifies on a miss)."""
+    out: dict[str, _NamedKey] = {}
+
+    def note(entry: Any) -> None:
+        if isinstance(entry, dict) and isinstance(entry.get("key_id"), str) and isinstance(entry.get("public_key"), str):
+            try:
+                out.setdefault(entry["key_id"], _NamedKey(base64.b64decode(entry["public_key"], validate=True)))
+            except (binascii.Error, ValueError):
+                pass
+
+    for _, _, _, _, stmt, _ in decoded:
+        if stmt.stream == KEYS_STREAM and isinstance(stmt.payload, dict):
+            note(stmt.payload)
+            for value in stmt.payload.values():
+                note(value)  # a nested key, such as the genesis event's log key
+    return out
+
+
 def _signed_time(note: str, name: str, public_key: bytes, body: str) -> int | None:
     """The POSIX time of the log key's own ``cosignature/v1`` line (C2SP tlog-cosignature), if any.
 
@@ -528,12 +561,16 @@ def _verify(doc: dict, report: BundleReport) -> None:
     report.policy_events = len(in_stream[POLICY_STREAM]) if stream != POLICY_STREAM else 0
     report.stream_head = {"version": committed[stream].version, "seq": committed[stream].seq}
 
-    # 7. Keys, rules and signatures, in seq order; chain links between neighbours.
+    # 7. Keys, rules and signatures, in seq order; chain links between neighbours. The signatures are
+    # checked on every core ahead of the walk against the keys the bundle's key events name; the walk
+    # takes an early answer only for the very key it authorises (sigcheck.py), else verifies there.
     registry = KeyRegistry()
+    signed = [_Signed(stmt, rec.signature, rec.statement) for _, _, _, rec, stmt, _ in decoded]
+    early = EarlyChecks(signed, _named_keys(decoded))
     rules: dict[str, frozenset[str]] | None = None
     prev: tuple[int, bytes] | None = None
     prev_recorded = ""
-    for seq, raw, leaf, rec, stmt, proof in decoded:
+    for item, (seq, raw, leaf, rec, stmt, proof) in zip(signed, decoded):
         try:
             if seq == 1:
                 registry.apply(seq, stmt)
@@ -551,7 +588,7 @@ def _verify(doc: dict, report: BundleReport) -> None:
             if not wanted_roles:
                 raise AuthorizationError(f"the rules in force let nobody sign {stmt.type} (its roles list is empty)")
             info = registry.authorize(stmt, wanted_roles)
-            if not keys.verify(info.public_key, rec.signature, rec.statement):
+            if not early.verifies(item, info.public_key):
                 bad(seq, f"the signature does not verify over the statement bytes under key {info.key_id}")
             if seq != 1:
                 registry.apply(seq, stmt)

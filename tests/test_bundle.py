@@ -630,3 +630,17 @@ def test_cli_verify_bundle_with_a_witness_policy(local, keystore, monkeypatch, t
     broken.write_text("quorum\n", encoding="utf-8")
     bad = runner.invoke(cli, ["verify-bundle", str(out), "--policy", str(broken)])
     assert bad.exit_code == 2 and bad.stderr.startswith("tilsyn: error: ")
+
+
+def test_a_bad_signature_is_found_whatever_the_early_checks_guessed(local):
+    """Signatures are checked on threads ahead of the walk against the keys the bundle's key events name;
+    a signature that does not verify is still named at its seq."""
+    raw = load(export_bundle(local, STREAM))
+    at = len(raw["records"]) // 2
+    rec = json.loads(base64.b64decode(raw["records"][at]["record"]))
+    seq = raw["records"][at]["seq"]
+    rec["signature"] = base64.b64encode(bytes(64)).decode()
+    raw["records"][at]["record"] = base64.b64encode(json.dumps(rec, separators=(",", ":"), ensure_ascii=False)
+                                                    .encode()).decode()
+    report = verify_bundle(json.dumps(raw).encode())
+    assert not report.ok and any(p.seq == seq and "signature does not verify" in p.message for p in report.problems)
