@@ -173,6 +173,9 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
     model = quality_model_of(state, catalog)
     themes = []
     earlier = earlier_indikatorer(model, catalog)
+    by_marker: dict[str, list] = {}  # live observations per marker, in order: one pass, not one per marker
+    for o in state.live_observations():
+        by_marker.setdefault(o.marker, []).append(o)
     if model is not None:
         for theme in model.themes:
             crit_rows = []
@@ -182,7 +185,7 @@ def summarise(state: TilbudState, catalog, reveal: Callable[[Any, str], str] = _
                 markers = [{"id": m.id, "title": m.title, "applies": marker_applies(m, state),
                             "earlier": earlier.get(m.id, []),
                             "current": _assessment(state.marker_verdict(m.id)),
-                            "observations": [_observation(o) for o in state.live_observations(m.id)]}
+                            "observations": [_observation(o) for o in by_marker.get(m.id, ())]}
                            for m in crit.markers]
                 risk = state.risk(crit.id)
                 standing = criterion_standing(crit, state)
