@@ -34,8 +34,14 @@ def plain(value: Any) -> str:
     """User text as it will be shown: controls made visible, CR LF as a line break."""
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _UNSAFE.sub(lambda m: f"⟨U+{ord(m.group()):04X}⟩", text)
+    text = str(value)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _UNSAFE.sub(_mark, text) if _UNSAFE.search(text) else text
+
+
+def _mark(match: re.Match) -> str:
+    return f"⟨U+{ord(match.group()):04X}⟩"
 
 
 def css_string(value: Any) -> Markup:
