@@ -70,8 +70,13 @@ def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verificatio
     leaves = {e.seq: leaf_hash(e.record_bytes) for e in events}
     covered = {seq: h for seq, h in leaves.items() if check.checkpoint_ok and seq <= cp.size}
     if covered and not sup.ledger.tree.includes(covered, cp.size, cp.root):
-        raise NotVerified(f"tilbud {tilbud!r}: the inclusion proof of seq {_first_excluded(check, covered)} does "
-                          f"not match the signed checkpoint")
+        # The walk read the Merkle cache: single proofs say which seq fails. They are checked against the
+        # signed root (verified_proofs rebuilds a cache that gives wrong ones from the verified records),
+        # so only records the checkpoint does not cover stop the document.
+        bad = _first_excluded(check, covered)
+        if bad is not None:
+            raise NotVerified(f"tilbud {tilbud!r}: the inclusion proof of seq {bad} does not match the signed "
+                              f"checkpoint")
     not_covered = [seq for seq in leaves if seq not in covered]
     hashes = [{"seq": e.seq, "type": e.type, "recorded_at": e.recorded_at, "leaf_hash": leaves[e.seq].hex()}
               for e in events]
@@ -87,11 +92,11 @@ def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verificatio
     )
 
 
-def _first_excluded(check, covered: dict[int, bytes]) -> int:
-    """The first seq whose own inclusion proof fails (only on the way to an error)."""
+def _first_excluded(check, covered: dict[int, bytes]) -> int | None:
+    """The first seq whose own (checked) inclusion proof fails, or None (only on the way to an error)."""
     cp = check.checkpoint
     return next((seq for seq in sorted(covered)
-                 if not verify_inclusion(covered[seq], seq - 1, cp.size, check.proofs[seq], cp.root)), min(covered))
+                 if not verify_inclusion(covered[seq], seq - 1, cp.size, check.proofs[seq], cp.root)), None)
 
 
 def _cosigned(ledger, cp) -> tuple[str, list[str]]:
