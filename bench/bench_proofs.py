@@ -126,8 +126,9 @@ def main() -> None:
         t = time.perf_counter()
         proof = ledger.tree.inclusion_proof(seq)
         times.append(time.perf_counter() - t)
-        event = next(ledger.read(after_seq=seq - 1, until_seq=seq))
-        assert merkle.verify_inclusion(event.leaf_hash, seq - 1, n, proof, root)
+        # The stored record, checked by the proof itself (a verified read of one seq walks the chain to the head).
+        event = next(ledger.read_unverified(after_seq=seq - 1, until_seq=seq))
+        assert merkle.verify_inclusion(merkle.leaf_hash(event.record_bytes), seq - 1, n, proof, root)
     row(f"one inclusion proof (tree of {n:,}, {len(proof)} hashes, DB reads included)", "≤ 5 ms",
         f"median {statistics.median(times) * 1e3:.2f} ms, max {max(times) * 1e3:.2f} ms over 100 random seqs")
 
