@@ -16,8 +16,8 @@ import msgspec
 
 from .errors import ValidationError
 from .heads import STREAM_HEADS, StreamHeadsPayload
-from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, KEY_ROTATED, LEDGER_KEY_ROTATED, LOG_ROLE, ROLES, ROLE_GRANTED
-from .rules import RULES_IN_FORCE, RULES_SIGNERS, RulesPayload, rules_bytes, rules_payload
+from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, KEY_ROTATED, LEDGER_KEY_ROTATED, ROLE_GRANTED
+from .rules import KERNEL_TYPE_ROLES, RULES_IN_FORCE, RulesPayload, rules_bytes, rules_payload
 
 SUBJECT_ERASED = "ledger.SubjectErased/1"
 SUBJECTS_STREAM = "ledger/subjects"
@@ -101,19 +101,21 @@ class Policy:
         # {"plugins": {name: version}, "standards": {id: version}}.
         self.components: dict[str, dict[str, str]] = {}
         self._rules: tuple[dict[str, Any], bytes] | None = None
+        # The kernel's own types: their roles are fixed by the format (rules.KERNEL_TYPE_ROLES).
+        kernel = KERNEL_TYPE_ROLES
         for name in (GENESIS, KEY_REGISTERED, ROLE_GRANTED, KEY_REVOKED):
-            self.register(EventType(name, frozenset({"admin"}), description="key management"))
-        self.register(EventType(SUBJECT_ERASED, frozenset({"tilsynsleder", "admin"}), SubjectErased,
+            self.register(EventType(name, kernel[name], description="key management"))
+        self.register(EventType(SUBJECT_ERASED, kernel[SUBJECT_ERASED], SubjectErased,
                                 description="erasure of a data subject's personal data"))
-        self.register(EventType(RULES_IN_FORCE, RULES_SIGNERS, RulesPayload,
+        self.register(EventType(RULES_IN_FORCE, kernel[RULES_IN_FORCE], RulesPayload,
                                 description="the event types, roles and plugin versions in force"))
         # Only the ledger's log key (pseudo-role ``ledger``) commits to the heads and hands itself over.
-        self.register(EventType(STREAM_HEADS, frozenset({LOG_ROLE}), StreamHeadsPayload,
+        self.register(EventType(STREAM_HEADS, kernel[STREAM_HEADS], StreamHeadsPayload,
                                 description="every stream's last event, committed to by the next checkpoint"))
-        self.register(EventType(LEDGER_KEY_ROTATED, frozenset({LOG_ROLE}), LedgerKeyRotated,
+        self.register(EventType(LEDGER_KEY_ROTATED, kernel[LEDGER_KEY_ROTATED], LedgerKeyRotated,
                                 description="rotation of the ledger's log key"))
         # Any person's key may hand itself over (the registry checks it is the key named as previous).
-        self.register(EventType(KEY_ROTATED, frozenset(ROLES), KeyRotated, description="rotation of a person's key"))
+        self.register(EventType(KEY_ROTATED, kernel[KEY_ROTATED], KeyRotated, description="rotation of a person's key"))
 
     def register(self, event_type: EventType) -> None:
         """Add an event type; registering one name twice with different rules is an error."""

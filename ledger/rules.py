@@ -35,6 +35,21 @@ RULES_IN_FORCE = "ledger.RulesInForce/1"
 RULES_SIGNERS = frozenset({"admin", "tilsynskonsulent", "tilsynsleder", "tilbudsleder"})
 """Who may record the rules: anyone who appends authority-wide (a scoped role does not reach this stream)."""
 
+KERNEL_TYPE_ROLES: dict[str, frozenset[str]] = {
+    "ledger.Genesis/1": frozenset({"admin"}),
+    "ledger.KeyRegistered/1": frozenset({"admin"}),
+    "ledger.RoleGranted/1": frozenset({"admin"}),
+    "ledger.KeyRevoked/1": frozenset({"admin"}),
+    "ledger.KeyRotated/1": frozenset({"admin", "tilbudsleder", "tilsynskonsulent", "tilsynsleder"}),
+    "ledger.LedgerKeyRotated/1": frozenset({"ledger"}),
+    "ledger.StreamHeads/1": frozenset({"ledger"}),
+    "ledger.SubjectErased/1": frozenset({"admin", "tilsynsleder"}),
+    RULES_IN_FORCE: RULES_SIGNERS,
+}
+"""Who may sign the kernel's own types, fixed by the format: a RulesInForce event is signed by a person,
+so if it could name these roles, whoever records the rules could let themselves register keys, commit
+to the heads or erase. A recorded RulesInForce that lists one of them with other roles is malformed."""
+
 
 class TypeRule(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     owner: str
@@ -73,5 +88,9 @@ def decode_rules(payload: dict[str, Any]) -> dict[str, frozenset[str]]:
     for name, rule in p.types.items():
         if len(set(rule.roles)) != len(rule.roles) or rule.roles != sorted(rule.roles):
             raise ValueError(f"the roles of {name} are not a sorted list without repeats")
+        fixed = KERNEL_TYPE_ROLES.get(name)
+        if fixed is not None and frozenset(rule.roles) != fixed:
+            raise ValueError(f"the roles of {name} are fixed by the format ({', '.join(sorted(fixed))}), "
+                             f"not {', '.join(rule.roles) or 'none'}")
         out[name] = frozenset(rule.roles)
     return out

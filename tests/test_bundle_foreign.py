@@ -349,6 +349,10 @@ FORGERIES = [
     ("rules drop a type, then it is used", 1, lambda f: f.rules(lambda t: t.pop("tilsyn.DecisionFulfilled/1"),
      at=f.index("tilsyn.DecisionFulfilled/1"))),
     ("rules with unsorted roles", 1, lambda f: f.rules(lambda t: t["tilsyn.DecisionFulfilled/1"].update(roles=["tilsynsleder", "admin"]))),
+    ("rules let the authority commit to the heads", 1, lambda f: f.rules(
+        lambda t: t["ledger.StreamHeads/1"].update(roles=["admin", "ledger"]))),
+    ("rules let a tilsynskonsulent register keys", 1, lambda f: f.rules(
+        lambda t: t["ledger.KeyRegistered/1"].update(roles=["admin", "tilsynskonsulent"]))),
     ("StreamHeads signed by the authority", 1, lambda f: f.options.update(heads_by=(f.admin, f.authority))),
     ("checkpoint signed by the authority", 1, lambda f: f.options.update(note_key=f.authority)),
     ("raw U+2028, U+007F, '/' and an escaped control in a payload", 0, lambda f: f.statements[10][0]["payload"].update(

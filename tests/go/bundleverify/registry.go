@@ -393,9 +393,20 @@ func readRules(p *value) (map[string][]string, bool) {
 		if list == nil && !(roles.kind == kArray && len(roles.arr) == 0) {
 			return nil, false
 		}
+		if fixed, kernel := kernelRoles[m.key]; kernel && strings.Join(list, ",") != fixed {
+			return nil, false // the kernel's own types keep the roles the format gives them (§3)
+		}
 		out[m.key] = list
 	}
 	return out, true
+}
+
+// kernelRoles: who may sign the kernel's own types, fixed by the format (§3), sorted and comma-joined.
+var kernelRoles = map[string]string{
+	"ledger.Genesis/1": "admin", "ledger.KeyRegistered/1": "admin", "ledger.RoleGranted/1": "admin",
+	"ledger.KeyRevoked/1": "admin", "ledger.KeyRotated/1": "admin,tilbudsleder,tilsynskonsulent,tilsynsleder",
+	"ledger.LedgerKeyRotated/1": "ledger", "ledger.StreamHeads/1": "ledger", "ledger.SubjectErased/1": "admin,tilsynsleder",
+	"ledger.RulesInForce/1": "admin,tilbudsleder,tilsynskonsulent,tilsynsleder",
 }
 
 func exactMembers(v *value, names ...string) bool {
