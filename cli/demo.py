@@ -221,6 +221,14 @@ def run_demo(directory: Path) -> None:
              "10:15"),
             (ev.OBSERVATION, {"marker": "2.3.1", "source": "fysiske rammer", "method": "observation", "visit": "B3",
                               "text": "Fællesarealet var åbent; borgernes skabe har egne nøgler."}, "11:00"),
+            # 2.3.2 is assessed anew below: its design elements are covered by this visit's own data.
+            (ev.OBSERVATION, {"marker": "2.3.2", "element": "2.3.2.a", "source": "dokumenter",
+                              "method": "dokumentanalyse", "visit": "B3",
+                              "text": "Indberetningerne af magtanvendelse siden påbuddet er indsendt inden for fristen "
+                                      "og gennemgået af ledelsen."}, "11:20"),
+            (ev.OBSERVATION, {"marker": "2.3.2", "element": "2.3.2.b", "source": "medarbejder", "method": "interview",
+                              "visit": "B3", "text": "Medarbejderne kan redegøre for, hvordan og hvornår en "
+                                                     "magtanvendelse indberettes."}, "11:40"),
             (ev.VISIT_COMPLETED, {"visit": "B3"}, "12:00"),
             (ev.MARKER_ASSESSED, {"marker": "2.3.1", "verdict": "til stede",
                                   "reason": "Borgere, medarbejdere og de fysiske rammer viser, at indgrebene er ophørt."},
@@ -230,6 +238,9 @@ def run_demo(directory: Path) -> None:
             (ev.CRITERION_ASSESSED, {"criterion": "2.3", "verdict": "opfyldt", "reason": REASON_23_OPFYLDT}, "14:20"),
             (ev.RISK, {"colour": "grøn", "criterion": "2.3", "reason": "Kriterium 2.3 er opfyldt ved opfølgningen."},
              "14:25"),
+            # The tilbud's own colour rested on 2.3 alone: it is set again, not left rød from the first visit.
+            (ev.RISK, {"colour": "grøn", "reason": "Kriterium 2.3, som var grunden til rød, er opfyldt ved "
+                                                   "opfølgningen; intet andet giver anledning til bekymring."}, "14:30"),
         ]
         events = sup.record_many([(k, TILBUD, t, p, _at("2026-11-24", h)) for t, p, h in followup])
         console.print(f"follow-up visit B3 and new assessment: seq {events[0].seq}–{events[-1].seq}, 2.3 opfyldt")

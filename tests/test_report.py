@@ -241,7 +241,7 @@ def test_the_internal_view_adds_findings_suggestions_and_trees(demo):
     internal = visible_text(write_report(demo, TILBUD, "--internal"))
     assert "Interne fund" not in external and "Afgørelsernes grundlag" not in external
     assert "intern udgave" in internal and "Interne fund" in internal
-    assert "designelement 2.3.2.b «Interview af medarbejdere» er ikke dækket" in internal  # a finding
+    assert "opfølgningsplanen er ændret efter godkendelsen" in internal  # a finding
     assert "forslag:" in internal  # suggested verdicts beside decided ones
     assert "✓ signatur" in internal and "✓ inklusionsbevis" in internal
     assert "✗ signatur" not in internal and "✗ inklusionsbevis" not in internal
