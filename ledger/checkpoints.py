@@ -26,7 +26,7 @@ from . import identity, keys, timefmt
 from .checkpoint import CheckpointError, checkpoint_body, note_key_name, open_note, parse_checkpoint, sign_note
 from .envelope import decode_record, decode_statement, leaf_hash
 from .errors import AuthorizationError, LedgerError, StoreError
-from .heads import STREAM_HEADS
+from .heads import HEADS_STREAM, STREAM_HEADS
 from .identity import KeyInfo, KeyRegistry
 from .merkle import verify_consistency, verify_inclusion
 from .signing import Signer
@@ -63,20 +63,24 @@ def log_key(ledger: "Ledger") -> KeyInfo:
 
 
 def check_latest_checkpoint(ledger: "Ledger") -> tuple[StoredCheckpoint | None, str | None]:
-    """The latest checkpoint and, if its note does not verify under the log key valid at its size, why.
+    """The latest checkpoint, checked (:func:`checked`: its note under the log key valid at its size,
+    its columns, its root if it covers the verified head), or ``(None, why)`` if there is none yet.
 
-    For readers that show proofs against it (explain, report); ``verify`` checks every checkpoint fully.
+    For readers that show proofs against it (explain, report). A checkpoint row that does not check is
+    damage: :class:`DamagedError`, naming the seq as ``tilsyn verify`` does.
     """
-    from .witnessing import open_log_note
-
     cp = latest_checkpoint(ledger)
+    heads = ledger.stream_mark(HEADS_STREAM)  # the newest StreamHeads event, as verified
+    if heads is not None and (cp is None or cp.size != heads.seq):
+        # Each StreamHeads event is stored with its checkpoint: the newest one's row was deleted.
+        raise ledger.locate_damage(f"the StreamHeads event at seq {heads.seq} has no stored checkpoint")
     if cp is None:
         return None, "no checkpoint yet ('tilsyn checkpoint')"
-    try:
-        open_log_note(ledger, cp.note)
-    except CheckpointError as e:
-        return cp, f"the checkpoint's signature does not verify: {e}"
-    return cp, None
+    with ledger.store.reading() as conn:
+        copies = conn.execute(sa.select(sa.func.count()).select_from(checkpoints).where(checkpoints.c.size == cp.size)).scalar()
+    if copies > 1:
+        raise ledger.locate_damage(f"checkpoint #{cp.id} is stored twice")
+    return checked(ledger, cp), None
 
 
 def _table_exists(store: Store) -> bool:
@@ -345,7 +349,12 @@ def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
         report.checkpoints, report.latest = len(rows), (rows[-1] if rows else None)
         count = store.count(conn)
         report.ledger_size = count
+        # (The type column is checked against the record bytes by the event checks of 'tilsyn verify'.)
+        heads_seqs = [r[0] for r in conn.execute(sa.select(events.c.seq).where(events.c.type == STREAM_HEADS))]
         if not rows:
+            for seq in heads_seqs:
+                report.problems.append(CheckpointProblem(None, seq, f"the StreamHeads event at seq {seq} has no stored "
+                                                                    "checkpoint (a checkpoint row was deleted)"))
             return report
 
         def problem(cp: StoredCheckpoint, seq: int, message: str) -> None:
@@ -375,6 +384,9 @@ def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
                 continue
             if (body.size, body.root) != (cp.size, cp.root):
                 problem(cp, max(min(body.size, count), 1), "the stored size/root columns differ from the signed note")
+            if any(n == body.size for _, n, _ in heads):  # create_checkpoint never stores one size twice
+                problem(cp, max(min(body.size, count), 1), "a second row of the same signed checkpoint (a copied row)")
+                continue
             heads.append((cp, body.size, body.root))
         # 2. One pass over the records: roots at each size, plus the nodes the consistency proofs need.
         pairs = [(a, b) for a, b in zip(heads, heads[1:])]
@@ -411,6 +423,13 @@ def verify_checkpoints(ledger: "Ledger") -> CheckpointReport:
         if not verify_consistency(na, nb, proof, ra, rb):
             problem(b, na, f"is not an extension of checkpoint #{a.id} (size {na}): "
                            "the history before it was rewritten in between")
+    # 4. Every StreamHeads event is signed by the checkpoint stored in the same transaction: one without
+    #    its checkpoint row means the row was deleted (the commitment it carried is gone from here).
+    signed = {n for _, n, _ in heads}
+    for seq in heads_seqs:
+        if seq not in signed and seq <= count:
+            report.problems.append(CheckpointProblem(None, seq, f"the StreamHeads event at seq {seq} has no stored "
+                                                                "checkpoint of that size (a checkpoint row was deleted)"))
     report.problems.sort(key=lambda p: (p.seq, p.checkpoint_id or 0))
     return report
 

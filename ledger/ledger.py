@@ -151,9 +151,13 @@ class Ledger:
             return ledger
         try:
             ledger._refresh_registry()
+            damage = ledger._lost_events()
         except BaseException:
             ledger.close()
             raise
+        if damage is not None:
+            ledger.close()
+            raise damage
         if not ledger._registry.keys:
             ledger.close()
             raise StoreError(f"the ledger at {store.display_url()} has no genesis event")
@@ -669,7 +673,10 @@ class Ledger:
             recorded_at = head.recorded_at  # ledger time never runs backwards, whatever the clock says
         if heads_signer is not None:
             # The map over every record before the StreamHeads event: the stored heads, then this batch.
-            stream_heads = heads_as_of(conn, seq)
+            try:
+                stream_heads = heads_as_of(conn, seq)
+            except StoreError as e:  # a stored head that disagrees with its record: damage, never signed
+                raise self._locate(conn, str(e)) from None
             batch = [*batch, None]  # the StreamHeads statement is built and signed when its turn comes
         rows, out, theirs, signed = [], [], [], []
         try:
@@ -745,7 +752,7 @@ class Ledger:
             try:
                 stmt = decode_statement(decode_record(record).statement)
             except (msgspec.DecodeError, msgspec.ValidationError) as e:
-                raise LedgerError(f"the rules events in this ledger are damaged ({e}); run 'tilsyn verify'") from None
+                raise self._locate(conn, f"the rules events in this ledger are damaged ({e})") from None
             self._rules_recorded, self._rules_seq = rules_bytes(stmt.payload), seq
 
     def _rules_statement(self, conn, batch: list[SignedStatement], extra: Signer | None) -> SignedStatement | None:
@@ -1090,6 +1097,19 @@ class Ledger:
         self._verified, self._registry = st, registry
         return st
 
+    def _lost_events(self) -> DamagedError | None:
+        """Damage, if the newest stored checkpoint commits to more events than the ledger holds: events
+        were cut off below a signed checkpoint (on a machine that never verified them, only the
+        checkpoint can show it). One indexed read."""
+        from .checkpoints import latest_checkpoint
+
+        cp = latest_checkpoint(self)
+        size = self._verified.seq if self._verified is not None else 0
+        if cp is None or cp.size <= size:
+            return None
+        return self.locate_damage(f"checkpoint #{cp.id} commits to {cp.size} events but the ledger has only {size} "
+                                  "(the ledger was truncated)")
+
     def _trust_key(self, genesis: bytes) -> str:
         """Which verified state belongs to this ledger: its database (a SQLite file by its real path)
         and its genesis record, so a new ledger made where an old one was starts afresh."""
@@ -1155,7 +1175,7 @@ class Ledger:
         verification: only on the path to an error."""
         from .checkpoints import verify_all
 
-        report, _ = verify_all(self)
+        report, _ = verify_all(self, kek=self.vault.kek)
         first = report.first
         if first is not None:
             return DamagedError(first.seq, first.message)

@@ -160,7 +160,8 @@ class SubjectVault:
         with self.store.reading() as conn:
             row = conn.execute(sa.select(subject_keys).where(subject_keys.c.subject == subject)).first()
         if row is not None and row.wrapped is None:
-            raise ErasedError(f"personal data about {subject!r} was erased {row.erased_at[:10]} ({row.erase_reason})")
+            # The row's own words, whatever an insider left in them (only a signed erasure event is proof).
+            raise ErasedError(f"personal data about {subject!r} was erased {str(row.erased_at)[:10]} ({row.erase_reason})")
         if row is not None:
             key = self._unwrap(subject, row)
         elif not create:

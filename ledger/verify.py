@@ -410,7 +410,7 @@ def _check_merkle_nodes(conn, walker: _Walker, total: int) -> None:
                     bad.append((first, f"the Merkle node cache lacks node (level {level}, index {idx}) covering seq "
                                        f"{first}–{last} below its tip (a node was deleted)"))
             elif idx >= len(current):
-                bad.append((min(first, size + 1), f"the Merkle node cache holds node (level {level}, index {idx}) "
+                bad.append((size + 1, f"the Merkle node cache holds node (level {level}, index {idx}) "
                                                  f"covering seq {first}–{last}, beyond the {size} events: it outruns "
                                                  "the events"))
             elif current[idx] != h and not explained(first, last):

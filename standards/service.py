@@ -110,7 +110,11 @@ class Supervision:
         try:
             return self.ledger.reveal(value, ev.tilbud_stream(tilbud), stream_version, field)
         except LedgerError:
-            return "«personoplysning kan ikke dekrypteres»"
+            if self.ledger.vault.kek is None:
+                return "«personoplysning kan ikke dekrypteres»"  # this installation has no KEK configured
+            # The event verified, so its sealed text is genuine; with the KEK at hand and no signed erasure,
+            # a key that is gone or does not open is damage to subject_keys (verify names the seq).
+            raise self.ledger.locate_damage(f"the key of data subject {subject!r} is missing or does not open") from None
 
     def summary(self, state: TilbudState) -> dict[str, Any]:
         """:func:`summarise` with personal fields revealed as this reader may see them."""

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tilsyn.ledger.envelope import leaf_hash
+from tilsyn.ledger.errors import StoreError
 from tilsyn.ledger.merkle import verify_inclusion
 from tilsyn.standards import events as ev
 from tilsyn.standards.explain import _Checker
@@ -69,7 +70,11 @@ def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verificatio
     # Leaves afresh from the stored record bytes: the leaf_hash column is only a copy.
     leaves = {e.seq: leaf_hash(e.record_bytes) for e in events}
     covered = {seq: h for seq, h in leaves.items() if check.checkpoint_ok and seq <= cp.size}
-    if covered and not sup.ledger.tree.includes(covered, cp.size, cp.root):
+    try:
+        included = not covered or sup.ledger.tree.includes(covered, cp.size, cp.root)
+    except (StoreError, LookupError, ValueError):  # a damaged Merkle cache: the single proofs below decide
+        included = False
+    if not included:
         # The walk read the Merkle cache: single proofs say which seq fails. They are checked against the
         # signed root (verified_proofs rebuilds a cache that gives wrong ones from the verified records),
         # so only records the checkpoint does not cover stop the document.
@@ -86,7 +91,7 @@ def verify_stream(sup, tilbud: str, until_seq: int | None = None) -> Verificatio
         first_seq=events[0].seq if events else None, last_seq=events[-1].seq if events else None,
         signed=len(events), included=len(covered), not_covered=not_covered,
         checkpoint=({"id": cp.id, "size": cp.size, "root": cp.root.hex(), "note": note,
-                     "created_at": cp.created_at, "origin": sup.ledger.origin, "witnesses": witnesses}
+                     "created_at": _signed_time(sup.ledger, cp), "origin": sup.ledger.origin, "witnesses": witnesses}
                     if cp is not None else None),
         checkpoint_problem=check.checkpoint_problem if cp is None else None, hashes=hashes,
     )
@@ -97,6 +102,14 @@ def _first_excluded(check, covered: dict[int, bytes]) -> int | None:
     cp = check.checkpoint
     return next((seq for seq in sorted(covered)
                  if not verify_inclusion(covered[seq], seq - 1, cp.size, check.proofs[seq], cp.root)), None)
+
+
+def _signed_time(ledger, cp) -> str | None:
+    """The checkpoint's signed time (its log cosignature line), never the row's unsigned created_at."""
+    from tilsyn.ledger.witnessing import latest_time
+
+    t = latest_time(ledger, cp)
+    return None if t is None else datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _cosigned(ledger, cp) -> tuple[str, list[str]]:
