@@ -545,6 +545,10 @@ def generate(db: Path, total: int, n_tilbud: int, batch: int, seed: int, check_e
     people = [(n, "tilsynskonsulent") for n in konsulenter] + [(n, "tilsynsleder") for n in ledere] + \
              [(n, "tilbudsleder") for n in managers]
     signers = register_people(ledger, authority, keystore, people, batch)
+    if hasattr(ledger, "readers"):  # reading personal data needs a reader's own key (issue 10 item 7)
+        for name in konsulenter + ledere:
+            ledger.readers.register(signers[name], keystore)
+        ledger.readers.rotate(signers[konsulenter[0]])  # the group key, before anything is sealed
     t_keys = time.perf_counter() - t_start
     print(f"  {len(people)} keys registered in {t_keys:.1f} s", flush=True)
 
@@ -814,6 +818,7 @@ def main() -> None:
     registry = ledger.registry()
     konsulent = sorted(n for n in registry.actors()
                        if (i := registry.active_key(n)) is not None and "tilsynskonsulent" in i.roles)[0]
+    ledger.signer(konsulent, KeyStore(home))  # status as this tilsynskonsulent: her own reader key opens the data
     ids = sorted(sizes)
     print(f"{total_events:,} events in the ledger ({size_mb:,.0f} MB with WAL), {len(ids):,} tilbud, "
           f"{statistics.mean(sizes.values()):.0f} events per tilbud on average (min {min(sizes.values())}, "
@@ -827,7 +832,10 @@ def main() -> None:
     status_in_process(sup, warm, use_snapshots=False)
     sample = rng.sample(ids, min(args.samples, len(ids)))
     avg_events = statistics.mean(sizes[t] for t in sample)
+    if hasattr(sup, "personal"):
+        sup.personal.clear()
     no_snap = status_in_process(sup, sample, use_snapshots=False)
+    shown = dict(getattr(sup, "personal", {}))  # personal fields opened with the konsulent's own reader key
     # First call with snapshots on: folds from zero and writes a snapshot when ≥ SNAPSHOT_EVERY were folded.
     first = status_in_process(sup, sample, use_snapshots=True)
     for tid in sample:  # make sure every sampled tilbud has a snapshot at its head, whatever its size
@@ -836,7 +844,8 @@ def main() -> None:
     with_snap = status_in_process(sup, sample, use_snapshots=True)
     rows.append(("status, in process, no snapshots (state+summarise+findings)", "≤ 50 ms", f"{no_snap['total']:.1f} ms",
                  f"read {no_snap['read']:.1f} + fold → state {no_snap['state']:.1f}, summarise "
-                 f"{no_snap['summarise']:.1f}, findings {no_snap['findings']:.1f} ms; {avg_events:.0f} events/tilbud"))
+                 f"{no_snap['summarise']:.1f}, findings {no_snap['findings']:.1f} ms; {avg_events:.0f} events/tilbud; "
+                 f"personal fields for {konsulent}: {shown}"))
     rows.append(("status, in process, first call (writes snapshot if ≥200)", "", f"{first['total']:.1f} ms", ""))
     rows.append(("status, in process, snapshot at head", "≤ 50 ms", f"{with_snap['total']:.1f} ms",
                  f"state {with_snap['state']:.1f}, summarise {with_snap['summarise']:.1f}, findings "

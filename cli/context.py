@@ -18,13 +18,14 @@ DEFAULT_DB = "tilsyn.db"
 SETTINGS_FILE = "tilsyn.toml"
 READ_ONLY_COMMANDS = frozenset({
     "status", "history", "findings", "log", "verify", "verify-bundle", "keys list", "tilbud list",
-    "subjects list", "plugins list", "standards list", "standards show",
+    "subjects list", "readers list", "plugins list", "standards list", "standards show",
 })
 """Commands that only read: they open the ledger read-only (SQLite ``mode=ro``), so a read-only or
 archived copy can be read and verified and reading never changes the file."""
 
 PERSONAL_DATA_READERS = frozenset({"tilsynskonsulent", "tilsynsleder"})
-"""Roles that may read citizens' personal data in clear."""
+"""Roles that may read citizens' personal data in clear (the kernel's ``readers.READER_ROLES``; reading
+also needs the reader's own key, see ledger/readers.py)."""
 
 
 @dataclass

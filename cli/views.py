@@ -44,6 +44,7 @@ def status(app: AppContext, tilbud_id: str, as_of: str | None, as_json: bool) ->
     out = Lines()  # hundreds of lines for a large tilbud: laid out together, written once
     _print_status(visible_data(summary), findings, out)  # what people typed, shown literally
     out.flush()
+    _personal_note(sup)
 
 
 class Lines:
@@ -266,6 +267,13 @@ def history(app: AppContext, tilbud_id: str, as_json: bool) -> None:
             out.append(what)
         out.append("\n")
     console.print(out, soft_wrap=True, end="")
+    _personal_note(sup)
+
+
+def _personal_note(sup) -> None:
+    note = sup.personal_note()
+    if note:
+        console.print(Text(note, style="yellow"))
 
 
 def _revealed(sup, event) -> dict:

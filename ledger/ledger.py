@@ -28,6 +28,8 @@ from .identity import KEYS_STREAM, KeyInfo, KeyRegistry
 from .origin import check_origin
 from .keys import KeyStore
 from .personal import SubjectVault
+from .readergroup import ReaderGroup
+from .readers import READER_KEY, READER_ROLES
 from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, rules_bytes
 from .sigcheck import EarlyChecks
@@ -122,6 +124,7 @@ class Ledger:
         self._append_hooks: list = []
         self.tree = LedgerTree(store)  # the Merkle tree, extended inside every append transaction
         self.add_append_hook(self.tree.on_append)
+        self.readers = ReaderGroup(self)  # who may open personal data: reader keys, group key (readergroup.py)
 
     # -- opening -------------------------------------------------------------------------------
     @classmethod
@@ -343,7 +346,13 @@ class Ledger:
         if signer.public_key != info.public_key:
             raise AuthorizationError(f"the key file for {actor!r} does not match the registered key {info.key_id}")
         self._signers[signer.key_id] = signer
+        self.readers.unlock(keystore, info.key_id, passphrase)  # their reader key, if they have one here
         return signer
+
+    def unlock_reader(self, actor: str, keystore: KeyStore, passphrase: str | None = None) -> int:
+        """Unlock ``actor``'s reader keys from their own key home, to read (even with a revoked key what
+        was sealed while they were a reader); returns how many were found."""
+        return self.readers.unlock_actor(actor, keystore, passphrase)
 
     def register_key(
         self, admin: Signer, name: str, roles: Sequence[str], keystore: KeyStore, *,
@@ -364,6 +373,10 @@ class Ledger:
         except BaseException:
             path.unlink(missing_ok=True)
             raise
+        # The one-step path makes the reader key in the same key home too (a ledger whose event types
+        # carry no personal data has no readers: see Policy.register).
+        if READER_ROLES & set(roles) and READER_KEY in self.policy.types:
+            self.readers.register(self.signer(name, keystore, passphrase), keystore, passphrase)
         return info, str(path)
 
     def register_request(self, admin: Signer, request_bytes: bytes, roles: Sequence[str], *,
@@ -475,17 +488,21 @@ class Ledger:
 
     def seal(self, statement: Statement) -> Statement:
         """Encrypt the statement's personal fields for its data subject (a no-op without a subject)."""
-        payload = self.seal_payload(statement.payload, statement.type, statement.stream, statement.stream_version)
+        payload = self.seal_payload(statement.payload, statement.type, statement.stream, statement.stream_version,
+                                    key_id=statement.key_id)
         return statement if payload is statement.payload else msgspec.structs.replace(statement, payload=payload)
 
-    def seal_payload(self, payload: dict[str, Any], type: str, stream: str, stream_version: int) -> dict[str, Any]:
+    def seal_payload(self, payload: dict[str, Any], type: str, stream: str, stream_version: int, *,
+                     key_id: str | None = None) -> dict[str, Any]:
         """``payload`` with the personal fields of ``type`` sealed for its ``subject``, bound to the event
         at ``stream``/``stream_version`` (also used for a payload nested in another, such as a correction's
-        replacement)."""
+        replacement). Sealing needs a reader acting here (see readergroup.py; ``key_id`` is the signer's)."""
         subject = payload.get(SUBJECT_FIELD)
         fields = self.policy.get(type).personal_fields
         if not subject or not fields:
             return payload
+        if any(isinstance(payload.get(n), str) and not payload[n].startswith("tilsyn-enc:") for n in fields):
+            self.vault.group = self.readers.sealing_key(key_id)
         out = dict(payload)
         for name in fields:
             value = out.get(name)

@@ -23,6 +23,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -30,9 +31,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from . import timefmt
 from .errors import KeyFileError, LedgerError
 from .filemodes import private_dir
+from .readerkeys import Keyring, NoReaderKey, aead_open, aead_seal, subject_aad
+from .readers import ReaderState
 from .store import Store, metadata
 
-PREFIX = "tilsyn-enc:v1:"
+PREFIX = "tilsyn-enc:v1:"  # sealed under a key of before reader groups (the KEK alone opens it)
+PREFIX_V2 = "tilsyn-enc:v2:"  # tilsyn-enc:v2:<generation>:<subject>:<base64>, a key sealed to the reader group
+ENTRIES_MAGIC = b"tilsyn-subject-keys/2\n"
 KEK_FILE_NAME = "tilsyn.kek"
 
 subject_keys = sa.Table(
@@ -69,12 +74,38 @@ class Hidden:
 
 
 def is_sealed(value: object) -> bool:
-    return isinstance(value, str) and value.startswith(PREFIX)
+    return isinstance(value, str) and (value.startswith(PREFIX_V2) or value.startswith(PREFIX))
 
 
 def sealed_subject(value: str) -> str:
     """The data subject a sealed value belongs to."""
+    if value.startswith(PREFIX_V2):
+        return value[len(PREFIX_V2):].split(":", 1)[-1].rsplit(":", 1)[0]
     return value[len(PREFIX):].rsplit(":", 1)[0]
+
+
+def sealed_generation(value: str) -> int:
+    """Which of the subject's keys sealed it: the reader-group epoch it was made in (0: before groups)."""
+    if not value.startswith(PREFIX_V2):
+        return 0
+    gen = value[len(PREFIX_V2):].split(":", 1)[0]
+    return int(gen) if gen.isdigit() else -1
+
+
+def group_entries(inner: bytes) -> dict[int, tuple[int, bytes]] | None:
+    """The subject's keys sealed to reader groups (generation -> (epoch, AES-GCM blob)); None for a
+    legacy row, which holds the key itself."""
+    if not inner.startswith(ENTRIES_MAGIC):
+        return None
+    try:
+        items = msgspec.msgpack.decode(inner[len(ENTRIES_MAGIC):], type=list[tuple[int, int, bytes]])
+    except msgspec.DecodeError:
+        raise LedgerError("a subject key row is damaged (it opens under the KEK but does not decode)") from None
+    return {gen: (epoch, blob) for gen, epoch, blob in items}
+
+
+def encode_entries(entries: dict[int, tuple[int, bytes]]) -> bytes:
+    return ENTRIES_MAGIC + msgspec.msgpack.encode([(g, e, b) for g, (e, b) in sorted(entries.items())])
 
 
 def _aad(stream: str, stream_version: int, field: str) -> bytes:
@@ -125,17 +156,80 @@ def create_kek_file(home: Path) -> Path | None:
     return path
 
 
+def _vacuum_full_subject_keys(conn, timeout: float = 15.0) -> str | None:
+    """Rewrite ``subject_keys`` until no dead row version (an erased key) is left in it; else say why.
+
+    An UPDATE leaves the old row version in the heap as a dead tuple until vacuum; plain VACUUM frees its
+    space but does not promise to overwrite it. VACUUM FULL writes the live rows into a new file and
+    drops the old one — but it copies a dead row that some transaction may still see (one older than the
+    erasure, anywhere in this database). VERBOSE says how many it had to keep: wait and repeat until none.
+    """
+    import re
+    import time
+
+    kept: list[int] = []
+    raw = conn.connection.driver_connection
+
+    def notice(diag) -> None:
+        found = re.search(r"(\d+) dead row versions cannot be removed yet", diag.message_detail or "")
+        if found:
+            kept.append(int(found.group(1)))
+
+    deadline = time.monotonic() + timeout
+    raw.add_notice_handler(notice)
+    conn.exec_driver_sql("SET lock_timeout = '10s'")  # a long reader must not hang the erasure
+    try:
+        older: list[int] = []
+        while True:
+            kept.clear()
+            try:
+                conn.exec_driver_sql("VACUUM (FULL, VERBOSE) subject_keys")
+            except sa.exc.OperationalError as e:
+                return (f"could not rewrite subject_keys now ({str(e.orig).strip()}); the old row version stays in "
+                        "the table file until you run VACUUM FULL subject_keys")
+            if not any(kept):
+                return None
+            if time.monotonic() > deadline:
+                return (f"transactions older than the erasure are still open{f' (pid {older[0]})' if older else ''}, "
+                        "so PostgreSQL keeps the old row version; run VACUUM FULL subject_keys after they end")
+            older = _wait_for_older_snapshots(conn, max(0.0, deadline - time.monotonic()))
+    finally:
+        conn.exec_driver_sql("RESET lock_timeout")
+        raw.remove_notice_handler(notice)
+
+
+def _wait_for_older_snapshots(conn, timeout: float) -> list[int]:
+    """Wait until no other session of this database holds a snapshot older than now (so VACUUM may drop
+    every row version the erasure left dead); return the pids still holding one after ``timeout``."""
+    import time
+
+    now = conn.execute(sa.text("SELECT mod(txid_current(), 4294967296)")).scalar()  # an xid newer than the erasure's
+    deadline = time.monotonic() + timeout
+    while True:
+        older = conn.execute(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_xmin IS NOT NULL AND backend_xmin::text::bigint < :now ORDER BY pid"), {"now": now}).scalars().all()
+        if not older or time.monotonic() > deadline:
+            return list(older)
+        time.sleep(0.05)
+
+
 class SubjectVault:
     """Subject keys in the ledger's database, wrapped under the operator's KEK."""
 
     def __init__(self, store: Store, kek: bytes | None):
         self.store = store
         self.kek = kek
-        self._cache: dict[str, bytes] = {}
+        self.keyring = Keyring()  # reader keys unlocked here and the group keys they opened (readerkeys.py)
+        self.reader_state = lambda: ReaderState()  # the folded ledger/readers stream (set by the Ledger)
+        # The epoch and key of the reader group to seal new subject keys under (set by the Ledger before
+        # sealing, after it checked that the group is exactly the permitted readers).
+        self.group: tuple[int, bytes] | None = None
+        self._cache: dict[tuple[str, int], bytes] = {}
         # Keys made for data not yet appended: written by :meth:`flush` inside the append transaction
         # of the first event that carries data sealed under them, so a killed or refused append leaves
-        # no orphan key row behind.
-        self._pending: dict[str, tuple[bytes, str, str]] = {}
+        # no orphan key row behind. subject -> (new wrapped row, KEK id, created at, the row it replaces)
+        self._pending: dict[str, tuple[bytes, str, str, bytes | None]] = {}
         self.scrub_warning: str | None = None  # why the last :meth:`scrub` could not finish, if it could not
 
     def _require_kek(self) -> bytes:
@@ -143,55 +237,120 @@ class SubjectVault:
             raise KeyFileError("no key-encryption key: set $TILSYN_KEK or $TILSYN_KEK_FILE, or run 'tilsyn init'")
         return self.kek
 
-    def _unwrap(self, subject: str, row) -> bytes:
+    def _unwrap(self, subject: str, kid: str, wrapped: bytes) -> bytes:
+        """The KEK (outer) layer of a key row: a legacy key itself, or the keys sealed to the reader group."""
         kek = self._require_kek()
-        if row.kek_id != kek_id(kek):
-            raise KeyFileError(f"wrong key-encryption key: subject keys were wrapped with KEK {row.kek_id}, "
+        if kid != kek_id(kek):
+            raise KeyFileError(f"wrong key-encryption key: subject keys were wrapped with KEK {kid}, "
                                f"this one is {kek_id(kek)}")
         try:
-            return AESGCM(kek).decrypt(row.wrapped[:12], row.wrapped[12:], subject.encode())
+            return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], subject.encode())
         except InvalidTag:
             raise KeyFileError(f"the subject key of {subject!r} does not open under this KEK") from None
 
-    def key(self, subject: str, *, create: bool = False) -> bytes:
-        """The subject's data key; made on first use when ``create``. Raises :class:`ErasedError`."""
-        if subject in self._cache:
-            return self._cache[subject]
+    def _row(self, subject: str):
         with self.store.reading() as conn:
             row = conn.execute(sa.select(subject_keys).where(subject_keys.c.subject == subject)).first()
         if row is not None and row.wrapped is None:
             # The row's own words, whatever an insider left in them (only a signed erasure event is proof).
             raise ErasedError(f"personal data about {subject!r} was erased {str(row.erased_at)[:10]} ({row.erase_reason})")
-        if row is not None:
-            key = self._unwrap(subject, row)
+        return row
+
+    def key(self, subject: str, gen: int = 0, *, create: bool = False) -> bytes:
+        """The subject's data key of generation ``gen`` (the reader-group epoch it was made in; 0: a key of
+        before reader groups, under the KEK alone); made on first use when ``create``. Raises
+        :class:`ErasedError`, or :class:`NoReaderKey` when nobody acting here is a reader who may open it."""
+        if (subject, gen) in self._cache:
+            return self._cache[(subject, gen)]
+        pending = self._pending.get(subject)
+        row = self._row(subject)
+        wrapped = pending[0] if pending else (bytes(row.wrapped) if row is not None else None)
+        inner = self._unwrap(subject, pending[1] if pending else row.kek_id, wrapped) if wrapped else None
+        entries = group_entries(inner) if inner is not None else {}
+        if inner is not None and entries is None:  # a legacy key: the KEK alone opens it
+            if gen == 0:
+                key = inner
+            elif create:  # the legacy key moves under the reader group with the new one
+                key = self._create(subject, gen, row, pending, {}, legacy=inner)
+            else:
+                raise LedgerError(f"the key row of {subject!r} holds no key of generation {gen}")
+        elif gen in entries:
+            epoch, blob = entries[gen]
+            group = self.keyring.group_key(self.reader_state(), epoch)
+            key = aead_open(group, blob, subject_aad(self.keyring.ledger_key, subject, gen, epoch))
+            if key is None:
+                raise LedgerError(f"the key of {subject!r} (generation {gen}) does not open under its reader group")
         elif not create:
-            raise LedgerError(f"no subject key for {subject!r}")
+            raise LedgerError(f"no subject key for {subject!r}" + (f" of generation {gen}" if gen else ""))
         else:
-            kek = self._require_kek()
-            key = AESGCM.generate_key(256)
-            nonce = os.urandom(12)
-            wrapped = nonce + AESGCM(kek).encrypt(nonce, key, subject.encode())
-            self._pending[subject] = (wrapped, kek_id(kek), timefmt.now())
-        self._cache[subject] = key
+            key = self._create(subject, gen, row, pending, entries or {})
+        self._cache[(subject, gen)] = key
+        return key
+
+    def _create(self, subject: str, gen: int, row, pending, entries: dict, legacy: bytes | None = None) -> bytes:
+        """A new key of ``subject`` for the current reader-group epoch, pending until its data is appended
+        (with the subject's ``legacy`` key, if it had one, sealed to the group as generation 0)."""
+        if self.group is None or self.group[0] != gen:
+            raise NoReaderKey("personal data can be sealed only under the current reader group's key")
+        epoch, group = self.group
+        kek = self._require_kek()
+        key = AESGCM.generate_key(256)
+        entries = dict(entries)
+        for g, k in ((0, legacy), (gen, key)):
+            if k is not None:
+                entries[g] = (epoch, aead_seal(group, k, subject_aad(self.keyring.ledger_key, subject, g, epoch)))
+        nonce = os.urandom(12)
+        wrapped = nonce + AESGCM(kek).encrypt(nonce, encode_entries(entries), subject.encode())
+        replaces = pending[3] if pending else (bytes(row.wrapped) if row is not None else None)
+        self._pending[subject] = (wrapped, kek_id(kek), pending[2] if pending else timefmt.now(), replaces)
         return key
 
     def seal(self, value: str, subject: str, stream: str, stream_version: int, field: str) -> str:
-        """Encrypt ``value`` for ``subject``, bound to this event's stream, version and field."""
-        key = self.key(subject, create=True)
+        """Encrypt ``value`` for ``subject`` under the current reader-group epoch's key of the subject,
+        bound to this event's stream, version and field."""
+        if self.group is None:
+            raise NoReaderKey("personal data can be sealed only under the reader group's key")
+        gen = self.group[0]
+        key = self.key(subject, gen, create=True)
         nonce = os.urandom(12)
         ct = AESGCM(key).encrypt(nonce, value.encode(), _aad(stream, stream_version, field))
-        return f"{PREFIX}{subject}:{base64.b64encode(nonce + ct).decode()}"
+        return f"{PREFIX_V2}{gen}:{subject}:{base64.b64encode(nonce + ct).decode()}"
 
     def open(self, sealed: str, stream: str, stream_version: int, field: str) -> str:
         """Decrypt a sealed value in the context of the event that carries it (raises on failure)."""
-        subject = sealed_subject(sealed)
-        key = self.key(subject)
+        subject, gen = sealed_subject(sealed), sealed_generation(sealed)
+        key = self.key(subject, gen)
         try:
             blob = base64.b64decode(sealed.rsplit(":", 1)[1], validate=True)
             return AESGCM(key).decrypt(blob[:12], blob[12:], _aad(stream, stream_version, field)).decode()
         except (InvalidTag, binascii.Error, ValueError, IndexError):
             raise LedgerError(f"a personal field ({field}) of {stream} v{stream_version} does not decrypt "
                               f"(moved from another event, or damaged)") from None
+
+    def seal_legacy_keys(self, epoch: int, group: bytes) -> int:
+        """Move every key of before reader groups (the KEK alone opened it) under the group key of ``epoch``,
+        so that from now on only readers open old data too; returns how many. Without the KEK: none."""
+        if self.kek is None:
+            return 0
+        moved = 0
+        with self.store.writing() as conn:
+            rows = conn.execute(sa.select(subject_keys.c.subject, subject_keys.c.wrapped, subject_keys.c.kek_id)
+                                .where(subject_keys.c.wrapped.is_not(None))).all()
+            for subject, wrapped, kid in rows:
+                if kid != kek_id(self.kek):
+                    continue  # another KEK's row: verify reports it; leave it as it is
+                inner = self._unwrap(subject, kid, bytes(wrapped))
+                if group_entries(inner) is not None:
+                    continue
+                blob = aead_seal(group, inner, subject_aad(self.keyring.ledger_key, subject, 0, epoch))
+                nonce = os.urandom(12)
+                new = nonce + AESGCM(self.kek).encrypt(nonce, encode_entries({0: (epoch, blob)}), subject.encode())
+                conn.execute(subject_keys.update().where(subject_keys.c.subject == subject)
+                             .where(subject_keys.c.wrapped == bytes(wrapped)).values(wrapped=new))
+                moved += 1
+        if moved:
+            self.scrub()  # the KEK-only rows must not linger in old row versions or the WAL
+        return moved
 
     def status(self, subject: str):
         """The key row of ``subject`` (None if it has none)."""
@@ -218,16 +377,20 @@ class SubjectVault:
             for p in payloads:
                 wanted.update(sealed_subject(v) for v in p.values() if is_sealed(v))
         for subject in sorted(wanted & set(self._pending)):
-            wrapped, kid, created = self._pending[subject]
-            exists = conn.execute(sa.select(subject_keys.c.subject).where(subject_keys.c.subject == subject)).first()
-            if exists:
-                # Another writer made this subject's key first: our data would be sealed under a key
-                # nobody keeps. Refuse; the next attempt seals under theirs.
+            wrapped, kid, created, replaces = self._pending[subject]
+            now = conn.execute(sa.select(subject_keys.c.wrapped).where(subject_keys.c.subject == subject)).first()
+            if (now is None) != (replaces is None) or (now is not None and bytes(now[0] or b"") != replaces):
+                # Another writer made or changed this subject's key first (or erased it): our data would be
+                # sealed under a key nobody keeps. Refuse; the next attempt seals under theirs.
                 self._pending.pop(subject)
-                self._cache.pop(subject, None)
-                raise LedgerError(f"another writer created the key of data subject {subject!r} meanwhile; "
+                for k in [k for k in self._cache if k[0] == subject]:
+                    self._cache.pop(k)
+                raise LedgerError(f"another writer changed the key of data subject {subject!r} meanwhile; "
                                   "nothing was written, try again")
-            conn.execute(subject_keys.insert().values(subject=subject, wrapped=wrapped, kek_id=kid, created_at=created))
+            if now is None:
+                conn.execute(subject_keys.insert().values(subject=subject, wrapped=wrapped, kek_id=kid, created_at=created))
+            else:
+                conn.execute(subject_keys.update().where(subject_keys.c.subject == subject).values(wrapped=wrapped, kek_id=kid))
         self._inflight = wanted
 
     def committed(self) -> None:
@@ -238,7 +401,8 @@ class SubjectVault:
 
     def destroy(self, conn, subject: str, reason: str, seq: int, at: str) -> None:
         """Destroy the subject's key inside the caller's transaction (the erasure event's)."""
-        self._cache.pop(subject, None)
+        for k in [k for k in self._cache if k[0] == subject]:
+            self._cache.pop(k)
         self._pending.pop(subject, None)
         exists = conn.execute(sa.select(subject_keys.c.subject).where(subject_keys.c.subject == subject)).first()
         values = dict(wrapped=None, erased_at=at, erase_reason=reason, erase_seq=seq)
@@ -263,19 +427,7 @@ class SubjectVault:
                     self.scrub_warning = ("another process is reading the database, so the WAL still holds the old page; "
                             "run 'tilsyn erase' again later or stop the readers and run PRAGMA wal_checkpoint(TRUNCATE)")
             elif self.store.dialect == "postgresql":
-                # An UPDATE leaves the old row version (with the wrapped key) in the heap as a dead tuple
-                # until vacuum; plain VACUUM frees its space but does not promise to overwrite it. VACUUM
-                # FULL writes the live rows into a new file and drops the old one. The table holds one
-                # small row per data subject, so this is quick.
-                conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-                conn.exec_driver_sql("SET lock_timeout = '10s'")  # a long reader must not hang the erasure
-                try:
-                    conn.exec_driver_sql("VACUUM FULL subject_keys")
-                except sa.exc.OperationalError as e:
-                    self.scrub_warning = (f"could not rewrite subject_keys now ({str(e.orig).strip()}); the old row "
-                                          "version stays in the table file until you run VACUUM FULL subject_keys")
-                finally:
-                    conn.exec_driver_sql("RESET lock_timeout")
+                self.scrub_warning = _vacuum_full_subject_keys(conn.execution_options(isolation_level="AUTOCOMMIT"))
 
     def unknown_subject(self, subject: str) -> str:
         """Why ``subject`` cannot be erased: the ledger holds no key for it (with near names, for a typo)."""

@@ -17,6 +17,7 @@ import msgspec
 from .errors import ValidationError
 from .heads import STREAM_HEADS, StreamHeadsPayload
 from .identity import GENESIS, KEY_REGISTERED, KEY_REVOKED, KEY_ROTATED, LEDGER_KEY_ROTATED, ROLE_GRANTED
+from .readers import GROUP_KEY, READER_KEY, READER_ROLES, GroupKeyPayload, ReaderKeyPayload
 from .rules import KERNEL_TYPE_ROLES, RULES_IN_FORCE, RulesPayload, rules_bytes, rules_payload
 
 SUBJECT_ERASED = "ledger.SubjectErased/1"
@@ -124,6 +125,12 @@ class Policy:
             raise ValueError(f"event type {event_type.name} is registered twice ({old.owner}, {event_type.owner})")
         self.types[event_type.name] = event_type
         self._rules = None
+        if event_type.personal_fields and READER_KEY not in self.types:
+            # Where events carry personal data, only readers with their own keys open it (readers.py).
+            self.register(EventType(READER_KEY, READER_ROLES, ReaderKeyPayload,
+                                    description="a reader's X25519 key, signed by their own key"))
+            self.register(EventType(GROUP_KEY, READER_ROLES, GroupKeyPayload,
+                                    description="a new epoch of the reader group key, wrapped to each permitted reader"))
 
     def set_components(self, **components: dict[str, str]) -> None:
         """Record which plugin and standard versions these rules come from (part of the rules in force)."""

@@ -11,6 +11,7 @@ already includes the batch's earlier events, then appended in one transaction: a
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Sequence
 
@@ -18,6 +19,7 @@ import msgspec
 from tilsyn.ledger import AuthorizationError, Event, Ledger, LedgerError, Signer, ValidationError
 from tilsyn.ledger import timefmt
 from tilsyn.ledger.personal import is_sealed, sealed_subject
+from tilsyn.ledger.readerkeys import NoReaderKey
 from tilsyn.ledger.envelope import Statement
 
 from . import danish
@@ -27,6 +29,10 @@ from .roles import role_refusal
 from .rules import Finding
 from .snapshots import SNAPSHOT_EVERY, SnapshotCache
 from .summary import quality_model_of, summarise
+
+
+NO_READER_KEY = "«personoplysning skjult: kræver en læsers egen nøgle»"
+"""Shown where nobody acting holds a reader key that opens the field (the KEK alone opens nothing)."""
 
 
 class Refused(ValidationError):
@@ -83,6 +89,9 @@ class Supervision:
         self._event_types = {et.name: et for et in plugins.event_types}  # who may sign each act
         self.snapshots = SnapshotCache(ledger)
         self.may_see_personal = may_see_personal
+        # How many personal fields this reader was shown in clear, and why others were not (for the note
+        # views print: "say plainly" when something is hidden).
+        self.personal: Counter[str] = Counter()
 
     # -- personal data -------------------------------------------------------------------------
     def reveal(self, tilbud: str, fact: Any, field: str) -> str:
@@ -104,17 +113,36 @@ class Supervision:
         erased = self.ledger.erasure_seq(subject)
         if erased is not None:
             event = next(self.ledger.read(after_seq=erased - 1, until_seq=erased))
+            self.personal["erased"] += 1
             return f"«slettet {event.recorded_at[:10]}, {event.payload.get('reason')}»"
         if not self.may_see_personal:
+            self.personal["hidden"] += 1
             return "«personoplysning skjult»"
         try:
-            return self.ledger.reveal(value, ev.tilbud_stream(tilbud), stream_version, field)
+            text = self.ledger.reveal(value, ev.tilbud_stream(tilbud), stream_version, field)
+        except NoReaderKey:
+            self.personal["no_reader_key"] += 1
+            return NO_READER_KEY
         except LedgerError:
             if self.ledger.vault.kek is None:
+                self.personal["undecryptable"] += 1
                 return "«personoplysning kan ikke dekrypteres»"  # this installation has no KEK configured
             # The event verified, so its sealed text is genuine; with the KEK at hand and no signed erasure,
             # a key that is gone or does not open is damage to subject_keys (verify names the seq).
             raise self.ledger.locate_damage(f"the key of data subject {subject!r} is missing or does not open") from None
+        self.personal["shown"] += 1
+        return text
+
+    def personal_note(self) -> str | None:
+        """One plain sentence on personal data not shown in clear (None when all was shown or there was none)."""
+        if self.personal["no_reader_key"]:
+            return (f"{self.personal['no_reader_key']} personoplysning(er) kunne ikke åbnes: du har ingen læsenøgle, "
+                    "der åbner dem (tilsyn --as NAVN readers register; en nuværende læser giver dig derefter adgang "
+                    "med tilsyn --as NAVN readers rotate). Nøglen til databasen (KEK) alene åbner intet.")
+        if self.personal["hidden"]:
+            return ("Personoplysninger er skjult: kun en tilsynskonsulent eller tilsynsleder, der handler med sin egen "
+                    "nøgle (--as NAVN), kan læse dem.")
+        return None
 
     def summary(self, state: TilbudState) -> dict[str, Any]:
         """:func:`summarise` with personal fields revealed as this reader may see them."""

@@ -97,11 +97,12 @@ def test_init_keys_log_and_verify(tilsyn):
     added = tilsyn.ok("--as", AUTHORITY, "keys", "add", "Karen", "--role", "tilsynskonsulent")
     assert "Karen" in added.stdout and "tilsynskonsulent" in added.stdout
     granted = tilsyn.ok("--as", AUTHORITY, "keys", "grant", "Karen", "--role", "tilsynsleder")
-    assert "Granted tilsynsleder to Karen at seq 4" in granted.stdout  # seq 2: the rules in force
+    # seq 2: the rules in force; seq 4: Karen's reader key (signed by her new key, in the one-step path)
+    assert "Granted tilsynsleder to Karen at seq 5" in granted.stdout
     tilsyn.ok("--as", AUTHORITY, "keys", "add", "Lone", "--role", "tilbudsleder", "--role", "tilsynsleder")
     revoked = tilsyn.ok("--as", AUTHORITY, "keys", "revoke", "Lone", "--reason", "left the authority")
-    assert "of Lone at seq 6" in revoked.stdout
-    assert tilsyn.count() == 6
+    assert "of Lone at seq 8" in revoked.stdout
+    assert tilsyn.count() == 8
 
     keys = json.loads(tilsyn.ok("keys", "list", "--json").stdout)
     by_name = {k["actor"]: k for k in keys}
@@ -109,9 +110,9 @@ def test_init_keys_log_and_verify(tilsyn):
     assert by_name["ledger"]["roles"] == ["ledger"] and by_name["ledger"]["key_id"] != by_name[AUTHORITY]["key_id"]
     assert by_name[AUTHORITY]["roles"] == ["admin"] and by_name[AUTHORITY]["registered_seq"] == 1
     assert by_name["Karen"]["roles"] == ["tilsynskonsulent", "tilsynsleder"] and by_name["Karen"]["revoked_seq"] is None
-    assert (by_name["Lone"]["revoked_seq"], by_name["Lone"]["revoke_reason"]) == (6, "left the authority")
+    assert (by_name["Lone"]["revoked_seq"], by_name["Lone"]["revoke_reason"]) == (8, "left the authority")
     table = tilsyn.ok("keys", "list").stdout
-    assert "Karen" in table and "Lone" in table and "revoked at seq 6" in table
+    assert "Karen" in table and "Lone" in table and "revoked at seq 8" in table
 
     log = tilsyn.ok("log").stdout
     assert "ledger.Genesis/1" in log and "ledger.KeyRevoked/1" in log and "ledger/keys" in log
@@ -121,22 +122,22 @@ def test_init_keys_log_and_verify(tilsyn):
         stored = [e.to_dict() for e in ledger.read()]
         head = ledger.head().leaf_hash.hex()
     assert logged == stored
-    assert [e["seq"] for e in logged] == [1, 2, 3, 4, 5, 6]
+    assert [e["seq"] for e in logged] == [1, 2, 3, 4, 5, 6, 7, 8]
     for e in logged:
         assert set(e) == EVENT_FIELDS
         assert HEX64.match(e["leaf_hash"]) and HEX64.match(e["prev"]) and e["signature"]
     assert logged[0]["payload"]["authority"] == AUTHORITY and logged[0]["prev"] == "0" * 64
-    assert logged[5]["payload"]["reason"] == "left the authority"
+    assert logged[7]["payload"]["reason"] == "left the authority"
 
     only_keys = json.loads(tilsyn.ok("log", "--stream", "ledger/keys", "--type", "ledger.KeyRegistered/1",
                                      "--json").stdout)
-    assert [e["seq"] for e in only_keys] == [3, 5]
+    assert [e["seq"] for e in only_keys] == [3, 6]
 
     verify = tilsyn.ok("verify")
-    assert verify.stdout.splitlines()[0] == f"ok: 6 events verified; head {head}"
+    assert verify.stdout.splitlines()[0] == f"ok: 8 events verified; head {head}"
     assert "not detectable: events removed from the end" in verify.stdout
     report = json.loads(tilsyn.ok("verify", "--json").stdout)
-    assert report["ok"] is True and report["events"] == 6 and report["head_hash"] == head
+    assert report["ok"] is True and report["events"] == 8 and report["head_hash"] == head
     assert report["first_bad_seq"] is None and report["problems"] == []
 
 
@@ -148,7 +149,7 @@ def test_an_empty_log_says_so(tilsyn):
 
 def test_actor_from_the_environment(with_keys):
     with_keys.ok("keys", "add", "Per", "--role", "tilbudsleder", TILSYN_ACTOR=AUTHORITY)
-    assert with_keys.count() == 4  # genesis, rules in force, two keys
+    assert with_keys.count() == 5  # genesis, rules in force, two keys, Karen's reader key
 
 
 # -- tampering -----------------------------------------------------------------------------------
@@ -207,7 +208,7 @@ def test_a_role_without_admin_cannot_manage_keys(with_keys):
     assert result.exit_code == 2
     assert "admin" in only_error_line(result)
     assert with_keys.count() == before
-    assert len(with_keys.key_files()) == 3  # the authority, the log key, Karen: no stray private key left for Per
+    assert len(with_keys.key_files()) == 4  # authority, log key, Karen and her reader key: none left for Per
 
 
 def test_missing_key_file(with_keys, tmp_path):
@@ -304,7 +305,7 @@ def test_the_installed_command(tmp_path):
 
     verify = run_installed(tmp_path, "verify")
     assert verify.returncode == 0, verify.stderr
-    assert re.fullmatch(r"ok: 3 events verified; head [0-9a-f]{64}", verify.stdout.splitlines()[0])
+    assert re.fullmatch(r"ok: 4 events verified; head [0-9a-f]{64}", verify.stdout.splitlines()[0])
 
     refused = run_installed(tmp_path, "--as", "Nobody", "keys", "add", "Per", "--role", "tilsynskonsulent")
     assert refused.returncode == 2

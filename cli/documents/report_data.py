@@ -74,7 +74,7 @@ def collect(app, tilbud: str, as_of: str | None, internal: bool = False) -> dict
         "regional": _regional(s, state, sup),
         "recommendations": (s.get("legal") or {}).get("anbefalinger") or [],
         "corrections": [c for c in corrections.values()],
-        "personal_shown": sup.may_see_personal, "reader": app.actor,
+        "personal_shown": sup.personal["shown"] > 0, "personal_note": sup.personal_note(), "reader": app.actor,
         "verification": verification.to_dict(), "version": _version(),
         "generated_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
         "internal": internal,
