@@ -35,7 +35,7 @@ from tilsyn.standards.service import Supervision
 from .output import console
 
 TILBUD = "T-1001"
-PAABUD_SEQ = 22
+PAABUD_SEQ = 25
 """Where the demo's påbud lands (README and the demo's hints replay ``--as-of`` it; a test checks it)."""
 SETTINGS = """# Operator settings of the demo (tilsyn.toml). Replace the legal texts with your authority's own.
 [settings]

@@ -105,6 +105,9 @@ def permitted(registry, state: ReaderState, seq: int | None = None) -> dict[str,
     out = {}
     for kid, info in registry.keys.items():
         reader = state.reader_keys.get(kid)
+        enrolled = getattr(info, "x25519_public_key", None)  # from a proof-covered enrollment request, if any
+        if reader is None and enrolled:
+            reader = (enrolled, info.registered_seq)
         if reader is None or (seq is not None and reader[1] >= seq):
             continue
         if seq is None:
