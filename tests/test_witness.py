@@ -32,9 +32,9 @@ from tilsyn.ledger.envelope import decode_record, decode_statement
 from tilsyn.ledger.merkle import EMPTY_ROOT
 from tilsyn.ledger.witness import Witness, init_witness, request_body
 from tilsyn.ledger.witness_server import bind, server
+from tilsyn.cli.demo import PAABUD_SEQ  # the demo's påbud, after its varsel and høringssvar (issue 13)
 
 AUTHORITY = "Socialtilsyn Øst"
-PAABUD_SEQ = 22  # the demo: varsel 20, høringssvar 21, påbud 22 (issue 13)
 
 
 # -- witnesses on loopback ---------------------------------------------------------------------
