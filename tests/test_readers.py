@@ -165,6 +165,7 @@ def test_status_history_and_report_in_clear_only_for_a_reader_acting_with_their_
     run("--as", "Socialtilsyn Øst", "keys", "add", "Karen", "--role", "tilsynskonsulent")
     run("--as", "Socialtilsyn Øst", "keys", "add", "Mette", "--role", "tilbudsleder")
     run("--as", "Karen", "tilbud", "add", "T-1", "--name", "Lærkehøj", "--type", "døgntilbud")
+    run("--as", "Karen", "visit", "start", "T-1", "--kind", "anmeldt")
     run("--as", "Karen", "observe", "T-1", "2.3.1", "--source", "borger", "--method", "interview",
         "--subject", "B-17", "--text", "Anders Jensen blev fastholdt")
     for command in (("status", "T-1", "--json"), ("history", "T-1", "--json"), ("history", "T-1")):
