@@ -51,6 +51,7 @@ def build(directory: Path, subjects: int) -> None:
     sup = Supervision(ledger, plugins)
     sup.record(karen, "T-1", ev.TILBUD_REGISTERED,
                {"tilbud": "T-1", "name": "Lærkehøj", "tilbud_type": "døgntilbud", "has_board": False})
+    sup.record(karen, "T-1", ev.VISIT_STARTED, {"visit": "B1", "kind": "anmeldt"})  # observations belong to a visit
     items = [(karen, "T-1", ev.OBSERVATION, {"marker": "2.3.1", "source": "borger", "method": "interview",
                                              "subject": f"B-{i}", "text": f"Borger {i} fortæller om sin hverdag."},
               None) for i in range(subjects)]
