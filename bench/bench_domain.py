@@ -512,8 +512,11 @@ def register_people(ledger: Ledger, authority: Signer, keystore: KeyStore, peopl
         pub = keys.public_bytes(private)
         keystore.save(private)
         version += 1
+        pub_b64 = base64.b64encode(pub).decode()
+        # The new key proves it is held (identity.possession_bytes), as an enrollment request does.
+        proof = base64.b64encode(private.sign(identity.possession_bytes(ledger.ledger_id, name, pub_b64))).decode()
         pending.append(ledger.statement(authority, identity.KEYS_STREAM, identity.KEY_REGISTERED, {
-            "name": name, "key_id": keys.key_id(pub), "public_key": base64.b64encode(pub).decode(),
+            "name": name, "key_id": keys.key_id(pub), "proof": proof, "public_key": pub_b64,
             "roles": [role]}, occurred_at=when, stream_version=version))
         signers[name] = Signer(name, private)
         if len(pending) >= batch:
