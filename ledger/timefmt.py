@@ -7,7 +7,7 @@ compare ``recorded_at`` as text and a verifier in any language can parse them wi
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 
 _PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 
@@ -44,16 +44,17 @@ def parse_time(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
-def normalise_user_time(text: str) -> str:
+def normalise_user_time(text: str, zone: tzinfo = timezone.utc) -> str:
     """Accept what a person types (a date, or RFC 3339 with any offset) and return the canonical form.
 
-    A bare date means midnight UTC of that day; a time without a zone is refused rather than guessed.
+    A bare date means midnight of that day in ``zone`` (the caller's people's time zone; the kernel
+    knows none of its own); a time without a zone is refused rather than guessed.
     """
     text = text.strip()
     try:
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
             d = date.fromisoformat(text)
-            return format_time(datetime(d.year, d.month, d.day, tzinfo=timezone.utc))
+            return format_time(datetime(d.year, d.month, d.day, tzinfo=zone))
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"not a date or RFC 3339 timestamp: {text!r}") from None

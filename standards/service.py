@@ -12,7 +12,7 @@ already includes the batch's earlier events, then appended in one transaction: a
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Sequence
 
 import msgspec
@@ -61,7 +61,7 @@ def _view(e: Event) -> EventView:
 
 
 def parse_as_of(value: str | int | None) -> tuple[int | None, str | None]:
-    """``--as-of``: a seq (digits), a date (to the end of that day, UTC) or an RFC 3339 time."""
+    """``--as-of``: a seq (digits), a date (to the end of that Danish day) or an RFC 3339 time."""
     if value is None or value == "":
         return None, None
     text = str(value).strip()
@@ -72,9 +72,10 @@ def parse_as_of(value: str | int | None) -> tuple[int | None, str | None]:
     try:
         if len(text) == 10:
             day = date.fromisoformat(text) + timedelta(days=1)
-            moment = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) - timedelta(microseconds=1)
+            # People mean their own day: the end of it in Danish time (stored times stay UTC).
+            moment = datetime(day.year, day.month, day.day, tzinfo=danish.ZONE) - timedelta(microseconds=1)
             return None, timefmt.format_time(moment)
-        return None, timefmt.normalise_user_time(text)
+        return None, timefmt.normalise_user_time(text, danish.ZONE)
     except ValueError:
         raise ValidationError(f"--as-of takes a seq, a date (YYYY-MM-DD) or an RFC 3339 time, not {text!r}") from None
 
@@ -337,6 +338,6 @@ def occurred(value: str | None) -> str | None:
     if value is None:
         return None
     try:
-        return timefmt.normalise_user_time(value)
+        return timefmt.normalise_user_time(value, danish.ZONE)  # a bare date: midnight Danish time
     except ValueError as e:
         raise ValidationError(str(e)) from None

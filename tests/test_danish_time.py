@@ -68,3 +68,27 @@ def test_tilde_in_the_key_home_means_the_home_directory(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "hjem" / "keys").glob("*.pem"))
     assert not (tmp_path / "~").exists() and not list(tmp_path.glob("**/~"))
+
+
+def test_a_bare_date_is_the_danish_day(tmp_path):
+    """`--occurred-at 2026-11-05` is midnight of that day in Denmark, and `--as-of 2026-09-14` ends at
+    Danish midnight: an event at 23:30 Danish time on the 14th (21:30 UTC) is inside it, not the next day."""
+    from tilsyn.cli.demo import run_demo
+
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    run_demo(directory)
+    env = {"TILSYN_DB": str(directory / "tilsyn.db"), "TILSYN_HOME": str(directory), "TILSYN_ACTOR": None}
+    runner = CliRunner()
+    rec = runner.invoke(cli, ["--as", "Karen Holm", "observe", "T-1001", "2.3.1", "--source", "borger",
+                              "--method", "interview", "--text", "dagen efter", "--visit", "B1", "--efterfølgende",
+                              "--occurred-at", "2026-11-05", "--json"], env=env)
+    assert rec.exit_code == 0, rec.output
+    assert json.loads(rec.stdout)["occurred_at"] == "2026-11-04T23:00:00.000000Z"  # 00:00 CET
+    history = runner.invoke(cli, ["history", "T-1001"], env=env)
+    assert "2026-11-05 00:00 CET" in history.stdout and "2026-11-05 01:00" not in history.stdout
+    # --as-of a date: up to the end of that Danish day, in UTC a little earlier than midnight UTC.
+    from tilsyn.standards.service import parse_as_of
+
+    assert parse_as_of("2026-09-14") == (None, "2026-09-14T21:59:59.999999Z")
+    assert parse_as_of("2026-01-14") == (None, "2026-01-14T22:59:59.999999Z")
