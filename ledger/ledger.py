@@ -34,7 +34,7 @@ from .policy import SUBJECT_ERASED, SUBJECT_FIELD, SUBJECTS_STREAM, Policy
 from .rules import POLICY_STREAM, RULES_IN_FORCE, RULES_SIGNERS, rules_bytes
 from .sigcheck import EarlyChecks
 from .signing import SignedStatement, Signer, SigningProcess
-from .store import Head, Store, StoredEvent
+from .store import Head, Store, StoredEvent, stored_bytes
 from .tree import LedgerTree, RightEdge
 from .trust import ZERO_DIGEST, StreamMark, TrustStore, Verified, extend_digest
 
@@ -1147,7 +1147,7 @@ class Ledger:
             raise DamagedError(head.seq + 1, f"events {head.seq + 1}–{st.seq}, verified by this machine before, "
                                              "are gone (the ledger was truncated or rewound)")
         mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        rows = {r[0]: (bytes(r[1]), bytes(r[2])) for r in conn.exec_driver_sql(
+        rows = {r[0]: (stored_bytes(r[1]), stored_bytes(r[2])) for r in conn.exec_driver_sql(
             f"SELECT seq, leaf_hash, record FROM events WHERE seq IN ({mark}, {mark})", (1, st.seq))}
         for seq, want in ((1, st.genesis), (st.seq, st.leaf)):
             got = rows.get(seq)

@@ -27,6 +27,25 @@ from .errors import StoreError
 
 metadata = sa.MetaData()
 
+def stored_bytes(value) -> bytes:
+    """A binary column's value as bytes, whatever an insider left in it: SQLite keeps any type in any
+    column, so a record rewritten as TEXT (or a number) comes back as ``str``/``int``. Its UTF-8 bytes then
+    go through the same hash and signature checks as any other damage, instead of crashing the reader."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return b"" if value is None else str(value).encode("utf-8", "surrogateescape")
+
+
+class Bytes(sa.types.TypeDecorator):
+    """``LargeBinary`` that always reads back as bytes (see :func:`stored_bytes`)."""
+
+    impl = sa.LargeBinary
+    cache_ok = True
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else stored_bytes(value)
+
+
 events = sa.Table(
     "events", metadata,
     sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
@@ -36,8 +55,8 @@ events = sa.Table(
     sa.Column("actor", sa.String(255), nullable=False),
     sa.Column("occurred_at", sa.String(32), nullable=False),
     sa.Column("recorded_at", sa.String(32), nullable=False),
-    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
-    sa.Column("record", sa.LargeBinary, nullable=False),
+    sa.Column("leaf_hash", Bytes(32), nullable=False),
+    sa.Column("record", Bytes, nullable=False),
     sa.UniqueConstraint("stream", "stream_version", name="events_stream_version"),
 )
 
@@ -302,7 +321,7 @@ class Store:
         while True:
             rows = conn.exec_driver_sql(sql, (last, *params)).fetchall()
             for r in rows:
-                yield StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7]), bytes(r[8]))
+                yield StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], stored_bytes(r[7]), stored_bytes(r[8]))
             if len(rows) < chunk:
                 return
             last = rows[-1][0]

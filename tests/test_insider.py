@@ -265,3 +265,31 @@ def test_a_forged_checkpoint_row_is_not_handed_out(case):
     damaged(case.tilsyn("checkpoint", "--no-witness", actor=AUTHORITY))
     assert not out.exists() and len(checkpoint_rows(case)) == len(cps)
     damaged(case.tilsyn("verify"), cps[-1][1])
+
+
+def test_a_record_rewritten_as_text_is_damage_not_a_crash(tmp_path):
+    """SQLite keeps any type in any column: an insider's ``replace()`` turns a record BLOB into TEXT.
+    verify names that seq (exit 1) and the views stop on it, with no 'this is a bug' crash."""
+    import sqlite3
+
+    from click.testing import CliRunner
+
+    from tilsyn.cli.demo import run_demo
+    from tilsyn.cli.main import cli
+
+    directory = tmp_path / "demo"
+    directory.mkdir()
+    run_demo(directory)
+    db = directory / "tilsyn.db"
+    with sqlite3.connect(db) as c:
+        c.execute("UPDATE events SET record = replace(record, 'a', 'b') WHERE seq = 25")
+        assert c.execute("SELECT typeof(record) FROM events WHERE seq = 25").fetchone() == ("text",)
+    env = {"TILSYN_DB": str(db), "TILSYN_HOME": str(directory), "TILSYN_ACTOR": None}
+    runner = CliRunner()
+    verify = runner.invoke(cli, ["verify"], env=env)
+    assert verify.exit_code == 1, verify.output
+    assert "seq 25" in verify.output and "bug" not in verify.output
+    for args in (["--as", "Karen Holm", "status", "T-1001"], ["history", "T-1001"]):
+        r = runner.invoke(cli, args, env=env)
+        assert r.exit_code == 1, r.output
+        assert "damaged at seq 25" in r.output and "bug" not in r.output
